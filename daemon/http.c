@@ -1,0 +1,659 @@
+/* http.c: the evhttp server behind http.h.
+ *
+ * Bounds, and how libevent 2.1 gives them to us:
+ *  - Body: evhttp_set_max_body_size(). A Content-Length above it is refused
+ *    as soon as the headers are read, a chunked body as soon as it passes the
+ *    limit, so nothing past the limit is buffered. evhttp answers 413 itself,
+ *    with a small HTML body (2.1 has no error-page hook); everything we
+ *    answer ourselves is JSON.
+ *  - Headers: evhttp_set_max_headers_size(). Over it evhttp fails the request
+ *    and answers 400 (HTML), not 431: acceptable, documented.
+ *  - Time: evhttp_set_timeout() is only an idle timeout, which a slowloris
+ *    client resets with every byte. So each connection also gets an absolute
+ *    deadline for a whole request to arrive (armed at accept and again after
+ *    each response, disarmed while the request is being served); when it
+ *    fires the socket is shut down and evhttp frees the connection on EOF.
+ *  - Connections: 2.1 has no cap and no accept hook. evhttp_set_bevcb() is
+ *    called once per accepted connection; we hand out the bufferevent and
+ *    finish "adopting" the connection from an event activated there, which
+ *    runs before the loop polls again: then the bufferevent has its fd and
+ *    its callback argument is the evhttp_connection. Adoption reads
+ *    SO_PEERCRED, logs CALLER_UID=, installs the close callback that keeps
+ *    the count, and shuts down connections over the cap.
+ *
+ * Execute requests and disconnects: the request is handed to ops->execute()
+ * and we wait for its done callback. If the client goes away first, evhttp
+ * frees the connection and calls our close callback, which calls
+ * ops->cancel() exactly once; done is then never called. On EOF or timeout
+ * evhttp 2.1 detaches a request still being served from its connection
+ * instead of freeing it, so we free it ourselves in that case; a request
+ * that evhttp answered or freed on its own is forgotten through the
+ * on-complete callback and never touched again. */
+#include "http.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#include "log.h"
+
+struct http_exec;
+
+struct http_conn {
+	struct http_server *server;
+	struct bufferevent *bev;         /* borrowed: owned by evcon */
+	struct evhttp_connection *evcon; /* borrowed; NULL until adopted */
+	struct event *deadline;          /* owned */
+	struct event *hangup;            /* owned: watches for EOF while a run is pending */
+	struct http_exec *exec;          /* the execute in flight on this connection, or NULL */
+	struct http_conn *prev, *next;
+	uint64_t id;
+	uid_t uid;
+	pid_t pid;
+	bool refused; /* over the cap: being closed, not counted */
+};
+
+struct http_exec {
+	struct http_conn *conn;      /* set while the run is pending */
+	struct evhttp_request *req;  /* NULL once evhttp answered or freed it */
+	struct service_exec *handle; /* from ops->execute() */
+	bool in_execute;             /* inside ops->execute(): done may come synchronously */
+	bool finished;               /* done was called */
+	char request_id[40];
+};
+
+struct http_server {
+	struct event_base *base;
+	struct evhttp *http;
+	struct event *adopt; /* activated from the bev callback */
+	struct http_conn *fresh; /* accepted, not yet adopted */
+	struct http_conn *conns; /* adopted */
+	unsigned n_conns;        /* adopted and not refused */
+	uint64_t next_id;
+	struct api_limits lim;
+	struct service_ops ops;
+	char *socket_path;
+};
+
+static void list_remove(struct http_conn **head, struct http_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		*head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void list_push(struct http_conn **head, struct http_conn *c)
+{
+	c->prev = NULL;
+	c->next = *head;
+	if (*head)
+		(*head)->prev = c;
+	*head = c;
+}
+
+static struct http_conn *conn_find(struct http_server *s, struct evhttp_connection *evcon)
+{
+	for (struct http_conn *c = s->conns; c; c = c->next)
+		if (c->evcon == evcon)
+			return c;
+	return NULL;
+}
+
+static void deadline_arm(struct http_conn *c)
+{
+	struct timeval tv = {.tv_sec = c->server->lim.request_timeout_s};
+
+	if (c->deadline)
+		evtimer_add(c->deadline, &tv);
+}
+
+static void deadline_disarm(struct http_conn *c)
+{
+	if (c->deadline)
+		evtimer_del(c->deadline);
+}
+
+static int dump_to_evbuffer(const char *buf, size_t size, void *data)
+{
+	return evbuffer_add(data, buf, size);
+}
+
+static const char *reason_phrase(int code)
+{
+	switch (code) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 413:
+		return "Payload Too Large";
+	case 429:
+		return "Too Many Requests";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Internal Server Error";
+	}
+}
+
+/* Answers req with `json` (consumed; NULL gives a 500) as compact UTF-8 JSON
+ * and a trailing newline. */
+static void send_json(struct evhttp_request *req, int code, json_t *json)
+{
+	struct evbuffer *buf = evbuffer_new();
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	if (!json) {
+		code = 500;
+		json = api_render_error("out of memory");
+	}
+	if (!buf || !json || json_dump_callback(json, dump_to_evbuffer, buf, JSON_COMPACT) < 0 ||
+	    evbuffer_add(buf, "\n", 1) < 0) {
+		/* nothing sensible left to say: close without an answer */
+		json_decref(json);
+		if (buf)
+			evbuffer_free(buf);
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	json_decref(json);
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply(req, code, reason_phrase(code), buf);
+	evbuffer_free(buf);
+}
+
+static void send_error(struct evhttp_request *req, int code, const char *message)
+{
+	send_json(req, code, api_render_error(message));
+}
+
+/* ---- connections ---- */
+
+static void conn_free(struct http_conn *c)
+{
+	if (!c)
+		return;
+	if (c->deadline)
+		event_free(c->deadline);
+	if (c->hangup)
+		event_free(c->hangup);
+	free(c);
+}
+
+static void exec_forget(struct http_exec *e)
+{
+	free(e);
+}
+
+/* evhttp is about to free the connection: the client went away, timed out,
+ * was over the cap, or the server is shutting down. */
+static void conn_close_cb(struct evhttp_connection *evcon, void *userdata)
+{
+	struct http_conn *c = userdata;
+	struct http_server *s = c->server;
+	struct http_exec *e = c->exec;
+
+	if (e) {
+		log_info("client went away during run REQUEST_ID=%s CONN=%llu: cancelling", e->request_id,
+			 (unsigned long long)c->id);
+		c->exec = NULL;
+		e->conn = NULL;
+		s->ops.cancel(s->ops.ctx, e->handle);
+		/* A request detached by evhttp (EOF or timeout while we were
+		 * serving it) is ours to free; one still on the connection is
+		 * freed by evhttp right after this callback. */
+		if (e->req && !evhttp_request_get_connection(e->req))
+			evhttp_request_free(e->req);
+		exec_forget(e);
+	}
+	log_debug("connection %llu closed", (unsigned long long)c->id);
+	list_remove(&s->conns, c);
+	if (!c->refused)
+		s->n_conns--;
+	conn_free(c);
+}
+
+/* evhttp stops reading while a request is being served, so it would notice
+ * a client that left only when the answer is written, maybe a minute later.
+ * While a run is pending we watch the socket ourselves: EOF or an error
+ * means the client is gone (a client that half-closes its sending side is
+ * treated as gone too, as evhttp does); bytes mean the client pipelines a
+ * next request, and from then on we cannot tell, so we stop watching. */
+static void hangup_cb(evutil_socket_t fd, short what, void *userdata)
+{
+	struct http_conn *c = userdata;
+	char byte;
+	ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	event_del(c->hangup);
+	if (n > 0 || !c->evcon)
+		return;
+	/* Frees the pending request too, after conn_close_cb cancelled it. */
+	evhttp_connection_free(c->evcon);
+}
+
+static void hangup_watch(struct http_conn *c, bool on)
+{
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+	if (!on) {
+		if (c->hangup)
+			event_del(c->hangup);
+		return;
+	}
+	if (fd < 0)
+		return;
+	if (c->hangup)
+		event_free(c->hangup);
+	c->hangup = event_new(c->server->base, fd, EV_READ | EV_PERSIST, hangup_cb, c);
+	if (c->hangup)
+		event_add(c->hangup, NULL);
+}
+
+static void deadline_cb(evutil_socket_t fd, short what, void *userdata)
+{
+	struct http_conn *c = userdata;
+	evutil_socket_t sfd = bufferevent_getfd(c->bev);
+
+	log_info("connection %llu CALLER_UID=%u: no complete request within %u s, closing",
+		 (unsigned long long)c->id, (unsigned)c->uid, c->server->lim.request_timeout_s);
+	/* evhttp sees EOF and frees the connection through its normal path. */
+	if (sfd >= 0)
+		shutdown(sfd, SHUT_RDWR);
+}
+
+static void log_caller(const struct http_conn *c, bool refused)
+{
+	const char *what = refused ? "refused (connection cap reached)" : "accepted";
+
+	if (getenv("JOURNAL_STREAM"))
+		sd_journal_send("MESSAGE=runnerd: connection %llu from uid %u pid %d %s", (unsigned long long)c->id,
+				(unsigned)c->uid, (int)c->pid, what, "PRIORITY=%d", refused ? 4 : 6,
+				"CALLER_UID=%u", (unsigned)c->uid, "CALLER_PID=%d", (int)c->pid, NULL);
+	else if (refused)
+		log_warn("connection %llu CALLER_UID=%u CALLER_PID=%d %s", (unsigned long long)c->id,
+			 (unsigned)c->uid, (int)c->pid, what);
+	else
+		log_info("connection %llu CALLER_UID=%u CALLER_PID=%d %s", (unsigned long long)c->id,
+			 (unsigned)c->uid, (int)c->pid, what);
+}
+
+static void adopt_cb(evutil_socket_t unused, short what, void *userdata)
+{
+	struct http_server *s = userdata;
+	struct http_conn *c;
+
+	while ((c = s->fresh)) {
+		struct ucred cred = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
+		socklen_t cl = sizeof(cred);
+		evutil_socket_t fd = bufferevent_getfd(c->bev);
+		void *arg = NULL;
+
+		list_remove(&s->fresh, c);
+		bufferevent_getcb(c->bev, NULL, NULL, NULL, &arg);
+		if (fd < 0 || !arg) {
+			/* evhttp gave up on this connection already (allocation
+			 * failure during accept). */
+			conn_free(c);
+			continue;
+		}
+		c->evcon = arg;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
+			c->uid = cred.uid;
+			c->pid = cred.pid;
+		}
+		list_push(&s->conns, c);
+		evhttp_connection_set_closecb(c->evcon, conn_close_cb, c);
+		if (s->n_conns >= s->lim.max_connections) {
+			c->refused = true;
+			log_caller(c, true);
+			shutdown(fd, SHUT_RDWR);
+			continue;
+		}
+		s->n_conns++;
+		log_caller(c, false);
+		deadline_arm(c);
+	}
+}
+
+static struct bufferevent *bev_cb(struct event_base *base, void *userdata)
+{
+	struct http_server *s = userdata;
+	struct http_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL; /* evhttp makes its own; that connection goes uncounted */
+	c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	c->deadline = evtimer_new(base, deadline_cb, c);
+	if (!c->bev || !c->deadline) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		conn_free(c);
+		return NULL;
+	}
+	c->server = s;
+	c->id = ++s->next_id;
+	c->uid = (uid_t)-1;
+	/* adopted in accept order */
+	if (!s->fresh)
+		s->fresh = c;
+	else {
+		struct http_conn *t = s->fresh;
+		while (t->next)
+			t = t->next;
+		t->next = c;
+		c->prev = t;
+	}
+	event_active(s->adopt, EV_TIMEOUT, 1);
+	return c->bev;
+}
+
+/* Every response is complete (sent by us or by evhttp): forget the request,
+ * and give a kept-alive connection a new deadline for its next request. */
+static void request_complete_cb(struct evhttp_request *req, void *userdata)
+{
+	struct http_conn *c = userdata;
+
+	if (c->exec && c->exec->req == req)
+		c->exec->req = NULL;
+	deadline_arm(c);
+}
+
+/* ---- routes ---- */
+
+static void done_cb(const struct job_request *jreq, const struct job_result *res, void *userdata)
+{
+	struct http_exec *e = userdata;
+	struct http_conn *c = e->conn;
+
+	e->finished = true;
+	if (c) {
+		c->exec = NULL;
+		hangup_watch(c, false);
+	}
+	e->conn = NULL;
+	if (e->req)
+		send_json(e->req, 200, api_render_result(jreq, res));
+	/* else: evhttp already answered this request on its own */
+	e->req = NULL;
+	if (!e->in_execute)
+		exec_forget(e);
+}
+
+static void handle_execute(struct http_server *s, struct http_conn *c, struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	struct job_request parsed = {0}, *jreq;
+	struct http_exec *e;
+	char *error = NULL;
+	const char *body;
+	int r;
+
+	if (len > s->lim.max_body_bytes) {
+		send_error(req, 413, "request body too large");
+		return;
+	}
+	body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+	if (!body) {
+		send_error(req, 500, "out of memory");
+		return;
+	}
+	r = api_parse_execute(body, len, &s->lim, NULL, &parsed, &error);
+	if (r < 0) {
+		int code = r == -EINVAL ? 400 : r == -EMSGSIZE ? 413 : 500;
+		log_debug("bad execute request CALLER_UID=%u: %s", (unsigned)c->uid, error ? error : strerror(-r));
+		send_error(req, code, error ? error : strerror(-r));
+		free(error);
+		return;
+	}
+	jreq = malloc(sizeof(*jreq));
+	e = calloc(1, sizeof(*e));
+	if (!jreq || !e) {
+		free(jreq);
+		free(e);
+		api_request_clear(&parsed);
+		send_error(req, 500, "out of memory");
+		return;
+	}
+	*jreq = parsed;
+	memcpy(e->request_id, jreq->request_id, sizeof(e->request_id));
+	e->req = req;
+	e->conn = c;
+	c->exec = e;
+	log_info("execute REQUEST_ID=%s LANGUAGE=%s CALLER_UID=%u", e->request_id, jreq->language,
+		 (unsigned)c->uid);
+
+	e->in_execute = true;
+	r = s->ops.execute(s->ops.ctx, jreq, done_cb, e, &e->handle, &error);
+	e->in_execute = false;
+	if (r >= 0) {
+		/* jreq belongs to the service now */
+		if (e->finished)
+			exec_forget(e);
+		else
+			hangup_watch(c, true);
+		return;
+	}
+	c->exec = NULL;
+	if (r == -ENOENT)
+		send_error(req, 404, error ? error : "unknown language");
+	else if (r == -EAGAIN) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+		send_error(req, 429, error ? error : "too many runs queued; retry later");
+	} else if (r == -ENODEV)
+		send_error(req, 503, error ? error : "language not available");
+	else {
+		log_warn("execute REQUEST_ID=%s failed: %s", e->request_id, error ? error : strerror(-r));
+		send_error(req, 503, error ? error : strerror(-r));
+	}
+	free(error);
+	api_request_clear(jreq);
+	free(jreq);
+	exec_forget(e);
+}
+
+static void method_not_allowed(struct evhttp_request *req, const char *allow)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+	send_error(req, 405, "method not allowed");
+}
+
+static void request_cb(struct evhttp_request *req, void *userdata)
+{
+	struct http_server *s = userdata;
+	struct http_conn *c = conn_find(s, evhttp_request_get_connection(req));
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	bool get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
+
+	if (!c) {
+		/* Not adopted (allocation failure at accept): serve nothing. */
+		evhttp_send_error(req, 503, NULL);
+		return;
+	}
+	deadline_disarm(c);
+	evhttp_request_set_on_complete_cb(req, request_complete_cb, c);
+
+	if (!path)
+		send_error(req, 400, "bad request target");
+	else if (strcmp(path, "/health") == 0) {
+		if (!get)
+			return method_not_allowed(req, "GET, HEAD");
+		json_t *h = s->ops.health(s->ops.ctx);
+		const char *st = h ? json_string_value(json_object_get(h, "status")) : NULL;
+		send_json(req, st && strcmp(st, "starting") == 0 ? 503 : 200, h);
+	} else if (strcmp(path, "/api/v1/languages") == 0) {
+		if (!get)
+			return method_not_allowed(req, "GET, HEAD");
+		send_json(req, 200, s->ops.languages(s->ops.ctx));
+	} else if (strcmp(path, "/api/v1/execute") == 0) {
+		if (cmd != EVHTTP_REQ_POST)
+			return method_not_allowed(req, "POST");
+		handle_execute(s, c, req);
+	} else
+		send_error(req, 404, "no such endpoint");
+}
+
+/* ---- socket ---- */
+
+static int socket_prepare_path(const char *path, struct sockaddr_un *sa, socklen_t *ret_len)
+{
+	struct stat st;
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	memcpy(sa->sun_path, path, n);
+	*ret_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST; /* never remove something that is not ours */
+	{
+		/* A socket somebody still answers on is another daemon's. */
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		if (connect(fd, (struct sockaddr *)sa, *ret_len) == 0) {
+			close(fd);
+			return -EADDRINUSE;
+		}
+		close(fd);
+	}
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int http_server_new(struct event_base *base, const char *socket_path, mode_t mode, const struct api_limits *lim,
+		    const struct service_ops *ops, struct http_server **ret)
+{
+	struct http_server *s;
+	struct evconnlistener *listener;
+	struct sockaddr_un sa;
+	socklen_t sl;
+	mode_t old_umask;
+	int fd, r;
+
+	if (!mode)
+		mode = 0660;
+	r = socket_prepare_path(socket_path, &sa, &sl);
+	if (r < 0)
+		return r;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->base = base;
+	s->lim = *lim;
+	s->ops = *ops;
+	s->socket_path = strdup(socket_path);
+	s->http = evhttp_new(base);
+	s->adopt = event_new(base, -1, 0, adopt_cb, s);
+	if (!s->socket_path || !s->http || !s->adopt) {
+		http_server_free(s);
+		return -ENOMEM;
+	}
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		r = -errno;
+		http_server_free(s);
+		return r;
+	}
+	/* Nobody but us between bind() and chmod(). */
+	old_umask = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sa, sl) < 0 ? -errno : 0;
+	umask(old_umask);
+	if (r == 0 && chmod(socket_path, mode) < 0)
+		r = -errno;
+	if (r < 0) {
+		close(fd);
+		if (r != -EADDRINUSE)
+			unlink(socket_path);
+		free(s->socket_path);
+		s->socket_path = NULL; /* not ours to unlink any more */
+		http_server_free(s);
+		return r;
+	}
+	listener = evconnlistener_new(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
+	if (!listener) {
+		close(fd);
+		http_server_free(s);
+		return -ENOMEM;
+	}
+	if (!evhttp_bind_listener(s->http, listener)) {
+		evconnlistener_free(listener);
+		http_server_free(s);
+		return -ENOMEM;
+	}
+
+	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+						    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_max_body_size(s->http, (ev_ssize_t)lim->max_body_bytes);
+	evhttp_set_max_headers_size(s->http, (ev_ssize_t)lim->max_header_bytes);
+	evhttp_set_timeout(s->http, (int)lim->request_timeout_s);
+	evhttp_set_default_content_type(s->http, "application/json");
+	evhttp_set_bevcb(s->http, bev_cb, s);
+	evhttp_set_gencb(s->http, request_cb, s);
+
+	log_info("listening on %s (mode %04o)", socket_path, (unsigned)mode);
+	*ret = s;
+	return 0;
+}
+
+void http_server_free(struct http_server *s)
+{
+	struct http_conn *c;
+
+	if (!s)
+		return;
+	/* Frees the listener and every connection; conn_close_cb cancels runs. */
+	if (s->http)
+		evhttp_free(s->http);
+	/* Accepted but never adopted: their bufferevents died with evhttp. */
+	while ((c = s->fresh)) {
+		list_remove(&s->fresh, c);
+		conn_free(c);
+	}
+	if (s->adopt)
+		event_free(s->adopt);
+	if (s->socket_path) {
+		unlink(s->socket_path);
+		free(s->socket_path);
+	}
+	free(s);
+}
+
+unsigned http_server_connections(const struct http_server *s)
+{
+	return s->n_conns;
+}

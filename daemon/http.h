@@ -1,0 +1,32 @@
+/* http.h: runnerd's HTTP/1.1 front door on a UNIX socket (libevent evhttp).
+ * It owns the listening socket and every client connection, enforces the
+ * transport bounds (body size, header size, an absolute deadline for a
+ * request to arrive, a connection cap), logs who connects (SO_PEERCRED),
+ * routes /health, /api/v1/languages and /api/v1/execute to a struct
+ * service_ops, and turns results and errors into JSON responses. Parsing and
+ * rendering are in api.c. */
+#pragma once
+
+#include <event2/event.h>
+#include <sys/types.h>
+
+#include "api.h"
+#include "service.h"
+
+struct http_server;
+
+/* Creates socket_path (a stale socket file there is replaced; anything else,
+ * or a socket some process still answers on, is an error: -EEXIST /
+ * -EADDRINUSE), chmods it to `mode` (0 means 0660) and starts serving on
+ * `base`. `lim` and `ops` are copied. The server must be freed before the
+ * service behind `ops`: freeing cancels runs still in flight through
+ * ops->cancel. */
+int http_server_new(struct event_base *base, const char *socket_path, mode_t mode, const struct api_limits *lim,
+		    const struct service_ops *ops, struct http_server **ret);
+
+/* Closes every connection (cancelling their runs), the listener, and removes
+ * the socket file. Accepts NULL. */
+void http_server_free(struct http_server *s);
+
+/* Connections currently open (for /health and tests). */
+unsigned http_server_connections(const struct http_server *s);

@@ -1,0 +1,271 @@
+/* main.c: runnerd's entry point. Parses options (they live only here),
+ * resolves the accelerator, starts the pools and the HTTP server on one
+ * libevent loop, tells systemd when it is ready, and on SIGTERM/SIGINT
+ * stops accepting, kills every VMM and removes its socket. */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "accel.h"
+#include "api.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "runner.h"
+#include "vmm.h"
+
+static const char usage[] =
+	"Usage: runnerd [OPTIONS]\n"
+	"Runs untrusted programs in throw-away microVMs; serves HTTP/JSON on a UNIX socket.\n"
+	"\n"
+	"  --socket PATH        API socket (default /run/runnerd/runnerd.sock)\n"
+	"  --socket-mode MODE   octal mode of the socket (default 0660)\n"
+	"  --state-dir DIR      runtime directory, emptied on exit (default /run/runnerd)\n"
+	"  --cache-dir DIR      kernel, images and snapshot templates (default $RUNNERD_CACHE\n"
+	"                       or /var/cache/runnerd)\n"
+	"  --accel kvm|tcg|auto kvm refuses to start without working KVM; auto probes KVM and\n"
+	"                       falls back to TCG (no isolation guarantee) with a warning (default auto)\n"
+	"  --kernel PATH        guest kernel (default CACHE/kernel/vmlinux)\n"
+	"  --images DIR         language images LANG.erofs (default CACHE/images)\n"
+	"  --languages DIR      language definitions *.lang (default " RUNNERD_DATADIR "/languages,\n"
+	"                       else the source tree's tools/languages)\n"
+	"  --only LANGS         serve only these languages (comma separated)\n"
+	"  --qemu PATH          QEMU binary (default /usr/bin/qemu-system-x86_64)\n"
+	"  --pool-size N        paused VMs kept ready per language (default 2)\n"
+	"  --queue-max N        requests waiting per language before 429 (default 64)\n"
+	"  --memory-mb N        guest RAM (default 512)\n"
+	"  --tb-size-mb N       TCG translation buffer per VM, 0 = QEMU default (default 64)\n"
+	"  --slowdown F         scale internal timeouts, e.g. for slow emulation (default\n"
+	"                       $RUNNERD_TEST_SLOWDOWN or 1)\n"
+	"  --verbose            debug logging\n"
+	"  --help, --version\n";
+
+struct options {
+	const char *socket;
+	mode_t socket_mode;
+	const char *state_dir;
+	const char *cache_dir;
+	const char *accel;
+	const char *kernel;
+	const char *images;
+	const char *languages;
+	const char *only;
+	const char *qemu;
+	unsigned pool_size, queue_max, memory_mb, tb_size_mb;
+	double slowdown;
+};
+
+static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || v < min || v > max)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum { O_SOCKET = 256, O_MODE, O_STATE, O_CACHE, O_ACCEL, O_KERNEL, O_IMAGES, O_LANGS, O_ONLY, O_QEMU,
+	       O_POOL, O_QUEUE, O_MEM, O_TB, O_SLOW, O_VERBOSE, O_HELP, O_VERSION };
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, O_SOCKET}, {"socket-mode", required_argument, NULL, O_MODE},
+		{"state-dir", required_argument, NULL, O_STATE}, {"cache-dir", required_argument, NULL, O_CACHE},
+		{"accel", required_argument, NULL, O_ACCEL},   {"kernel", required_argument, NULL, O_KERNEL},
+		{"images", required_argument, NULL, O_IMAGES}, {"languages", required_argument, NULL, O_LANGS},
+		{"only", required_argument, NULL, O_ONLY},     {"qemu", required_argument, NULL, O_QEMU},
+		{"pool-size", required_argument, NULL, O_POOL}, {"queue-max", required_argument, NULL, O_QUEUE},
+		{"memory-mb", required_argument, NULL, O_MEM}, {"tb-size-mb", required_argument, NULL, O_TB},
+		{"slowdown", required_argument, NULL, O_SLOW}, {"verbose", no_argument, NULL, O_VERBOSE},
+		{"help", no_argument, NULL, O_HELP},           {"version", no_argument, NULL, O_VERSION},
+		{0},
+	};
+	const char *env_cache = getenv("RUNNERD_CACHE"), *env_slow = getenv("RUNNERD_TEST_SLOWDOWN");
+	int c;
+
+	*o = (struct options){
+		.socket = "/run/runnerd/runnerd.sock",
+		.socket_mode = 0660,
+		.state_dir = "/run/runnerd",
+		.cache_dir = env_cache && *env_cache ? env_cache : "/var/cache/runnerd",
+		.accel = "auto",
+		.qemu = "/usr/bin/qemu-system-x86_64",
+		.pool_size = 2,
+		.queue_max = 64,
+		.memory_mb = 512,
+		.tb_size_mb = 64,
+		.slowdown = env_slow ? strtod(env_slow, NULL) : 1.0,
+	};
+	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+		int r = 0;
+		switch (c) {
+		case O_SOCKET: o->socket = optarg; break;
+		case O_MODE: {
+			char *end;
+			unsigned long m = strtoul(optarg, &end, 8);
+			if (*end || m > 0777)
+				r = -EINVAL;
+			o->socket_mode = (mode_t)m;
+			break;
+		}
+		case O_STATE: o->state_dir = optarg; break;
+		case O_CACHE: o->cache_dir = optarg; break;
+		case O_ACCEL: o->accel = optarg; break;
+		case O_KERNEL: o->kernel = optarg; break;
+		case O_IMAGES: o->images = optarg; break;
+		case O_LANGS: o->languages = optarg; break;
+		case O_ONLY: o->only = optarg; break;
+		case O_QEMU: o->qemu = optarg; break;
+		case O_POOL: r = parse_uint(optarg, 1, 256, &o->pool_size); break;
+		case O_QUEUE: r = parse_uint(optarg, 0, 100000, &o->queue_max); break;
+		case O_MEM: r = parse_uint(optarg, 64, 65536, &o->memory_mb); break;
+		case O_TB: r = parse_uint(optarg, 0, 4096, &o->tb_size_mb); break;
+		case O_SLOW: o->slowdown = strtod(optarg, NULL); break;
+		case 'v':
+		case O_VERBOSE: log_set_max_level(LOG_LEVEL_DEBUG); break;
+		case 'h':
+		case O_HELP: fputs(usage, stdout); exit(0);
+		case O_VERSION: puts("runnerd " RUNNERD_VERSION); exit(0);
+		default: fputs(usage, stderr); return -EINVAL;
+		}
+		if (r < 0) {
+			fprintf(stderr, "runnerd: invalid value '%s' for --%s\n", optarg, opts[c - O_SOCKET].name);
+			return r;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "runnerd: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!(o->slowdown >= 1.0 && o->slowdown <= 100.0))
+		o->slowdown = 1.0;
+	return 0;
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopexit(arg, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	char kernel[4200], images[4200], languages[4200];
+	struct event_base *base = NULL;
+	struct runner *runner = NULL;
+	struct http_server *http = NULL;
+	struct service_ops ops;
+	struct api_limits lim;
+	char *reason = NULL, *error = NULL;
+	const char *accel;
+	bool made_state_dir = false;
+	int r, ret = 1;
+
+	if (parse_options(argc, argv, &o) < 0)
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+
+	snprintf(kernel, sizeof(kernel), "%s/kernel/vmlinux", o.cache_dir);
+	snprintf(images, sizeof(images), "%s/images", o.cache_dir);
+	snprintf(languages, sizeof(languages), "%s/languages", RUNNERD_DATADIR);
+	if (access(languages, R_OK) < 0)
+		snprintf(languages, sizeof(languages), "%s/tools/languages", RUNNERD_SOURCE_ROOT);
+	if (!o.kernel)
+		o.kernel = kernel;
+	if (!o.images)
+		o.images = images;
+	if (!o.languages)
+		o.languages = languages;
+
+	const char *paths[] = {o.socket, o.state_dir, o.cache_dir, o.kernel, o.images, o.languages, o.qemu};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (strlen(paths[i]) >= 1024 || paths[i][0] != '/') {
+			log_error("path '%s' must be absolute and shorter than 1024 bytes", paths[i]);
+			return 2;
+		}
+	if (access(o.kernel, R_OK) < 0) {
+		log_error("guest kernel %s: %s (build it with tools/build-kernel)", o.kernel, strerror(errno));
+		return 1;
+	}
+	if (mkdir(o.state_dir, 0750) == 0)
+		made_state_dir = true;
+	else if (errno != EEXIST) {
+		log_error("state directory %s: %s", o.state_dir, strerror(errno));
+		return 1;
+	}
+
+	r = accel_resolve(o.accel, o.qemu, o.kernel, &accel, &reason);
+	if (r < 0) {
+		log_error("accelerator %s unusable: %s", o.accel, reason ? reason : strerror(-r));
+		goto out;
+	}
+	if (reason)
+		log_warn("%s", reason);
+	log_info("accelerator: %s, pool size %u, slowdown %.1f", accel, o.pool_size, o.slowdown);
+
+	base = event_base_new();
+	if (!base)
+		goto out;
+	struct runner_config rc = {
+		.languages_dir = o.languages,
+		.images_dir = o.images,
+		.kernel = o.kernel,
+		.cache_dir = o.cache_dir,
+		.qemu = o.qemu,
+		.accel = accel,
+		.accel_warning = reason,
+		.only = o.only,
+		.pool_size = o.pool_size,
+		.queue_max = o.queue_max,
+		.memory_mb = o.memory_mb,
+		.tb_size_mb = o.tb_size_mb,
+		.slowdown = o.slowdown,
+	};
+	r = runner_new(base, &rc, &runner, &error);
+	if (r < 0) {
+		log_error("%s", error ? error : strerror(-r));
+		goto out;
+	}
+	runner_service_ops(runner, &ops);
+	api_limits_init(&lim);
+	r = http_server_new(base, o.socket, o.socket_mode, &lim, &ops, &http);
+	if (r < 0) {
+		log_error("socket %s: %s", o.socket, strerror(-r));
+		goto out;
+	}
+	struct event *sigterm = evsignal_new(base, SIGTERM, signal_cb, base);
+	struct event *sigint = evsignal_new(base, SIGINT, signal_cb, base);
+	evsignal_add(sigterm, NULL);
+	evsignal_add(sigint, NULL);
+
+	log_info("listening on %s", o.socket);
+	sd_notifyf(0, "READY=1\nSTATUS=serving on %s (accel %s)", o.socket, accel);
+	event_base_dispatch(base);
+	sd_notify(0, "STOPPING=1");
+	event_free(sigterm);
+	event_free(sigint);
+	ret = 0;
+out:
+	/* HTTP first: closing connections cancels their runs while the pools
+	 * still exist; then the pools kill every VM; then wait for all of them. */
+	http_server_free(http);
+	runner_free(runner);
+	vmm_reap_all();
+	if (base)
+		event_base_free(base);
+	if (made_state_dir)
+		rmdir(o.state_dir);
+	free(reason);
+	free(error);
+	return ret;
+}

@@ -1,0 +1,295 @@
+/* runner.c: languages -> pools, and the service_ops the HTTP layer calls.
+ * An execution handle (struct service_exec) wraps a pool job so the HTTP
+ * layer never sees pool internals, and so a cancel after shutdown started
+ * is harmless. */
+#include "runner.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "config.h"
+
+#include "log.h"
+#include "pool.h"
+
+#define RUNNER_MAX_LANGUAGES 64
+
+struct service_exec {
+	struct runner *runner;
+	struct pool_job *job;
+	service_done_cb done;
+	void *userdata;
+};
+
+struct runner {
+	struct runner_config cfg;
+	char *qemu_version;
+	struct language *langs[RUNNER_MAX_LANGUAGES];
+	struct pool *pools[RUNNER_MAX_LANGUAGES];
+	char *images[RUNNER_MAX_LANGUAGES];
+	unsigned n;
+	unsigned in_flight;
+};
+
+static void pool_notify_cb(struct pool *pool, int level, const char *msg, void *userdata)
+{
+	log_msg((enum log_level)level, "LANGUAGE=%s %s", pool_language(pool)->name, msg);
+}
+
+static char *qemu_version(const char *qemu)
+{
+	char cmd[4200], line[256] = "";
+	snprintf(cmd, sizeof(cmd), "'%s' --version 2>/dev/null", qemu);
+	FILE *f = popen(cmd, "r");
+	if (!f)
+		return NULL;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	pclose(f);
+	line[strcspn(line, "\n")] = 0;
+	return line[0] ? strdup(line) : NULL;
+}
+
+static bool wanted(const char *only, const char *name)
+{
+	if (!only)
+		return true;
+	size_t n = strlen(name);
+	for (const char *p = only; *p;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len == n && strncmp(p, name, n) == 0)
+			return true;
+		p += len + (end ? 1 : 0);
+	}
+	return false;
+}
+
+int runner_new(struct event_base *base, const struct runner_config *cfg, struct runner **ret, char **ret_error)
+{
+	struct runner *r = calloc(1, sizeof(*r));
+	DIR *d;
+	struct dirent *de;
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	r->cfg = *cfg;
+	r->qemu_version = qemu_version(cfg->qemu);
+	if (!r->qemu_version) {
+		*ret_error = strdup("cannot run the QEMU binary to learn its version");
+		free(r);
+		return -ENOENT;
+	}
+	d = opendir(cfg->languages_dir);
+	if (!d) {
+		rc = -errno;
+		if (asprintf(ret_error, "languages directory %s: %s", cfg->languages_dir, strerror(-rc)) < 0)
+			*ret_error = NULL;
+		runner_free(r);
+		return rc;
+	}
+	while ((de = readdir(d)) && r->n < RUNNER_MAX_LANGUAGES) {
+		size_t len = strlen(de->d_name);
+		char path[4200], *err = NULL;
+		struct language *lang;
+		struct stat st;
+
+		if (len < 6 || strcmp(de->d_name + len - 5, ".lang") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", cfg->languages_dir, de->d_name);
+		rc = language_load(path, &lang, &err);
+		if (rc < 0) {
+			log_error("%s: %s", path, err ? err : strerror(-rc));
+			free(err);
+			continue;
+		}
+		if (!wanted(cfg->only, lang->name)) {
+			language_free(lang);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s.erofs", cfg->images_dir, lang->name);
+		if (stat(path, &st) < 0) {
+			log_warn("LANGUAGE=%s no image at %s (build it with runner-image build %s); not served", lang->name,
+				 path, lang->name);
+			language_free(lang);
+			continue;
+		}
+		r->langs[r->n] = lang;
+		r->images[r->n] = strdup(path);
+		r->n++;
+	}
+	closedir(d);
+	if (r->n == 0) {
+		*ret_error = strdup("no language has both a definition and an image");
+		runner_free(r);
+		return -ENOENT;
+	}
+	for (unsigned i = 0; i < r->n; i++) {
+		struct pool_config pc = {
+			.lang = r->langs[i],
+			.vmm = {.qemu = cfg->qemu,
+				.kernel = cfg->kernel,
+				.image = r->images[i],
+				.accel = cfg->accel,
+				.memory_mb = cfg->memory_mb,
+				.vcpus = 1,
+				.tb_size_mb = cfg->tb_size_mb},
+			.cache_dir = cfg->cache_dir,
+			.qemu_version = r->qemu_version,
+			.size = cfg->pool_size,
+			.max_restoring = 2,
+			.queue_max = cfg->queue_max,
+			.slowdown = cfg->slowdown,
+			.compile_wall_ms = (uint32_t)(30000 * cfg->slowdown),
+			.compile_cpu_ms = (uint32_t)(30000 * cfg->slowdown),
+			.pids = 64,
+			.fsize_kb = 64u << 10,
+			.tmpfs_kb = 64u << 10,
+			.notify = pool_notify_cb,
+		};
+		rc = pool_new(base, &pc, &r->pools[i]);
+		if (rc < 0) {
+			if (asprintf(ret_error, "pool for %s: %s", r->langs[i]->name, strerror(-rc)) < 0)
+				*ret_error = NULL;
+			runner_free(r);
+			return rc;
+		}
+		log_info("LANGUAGE=%s preparing pool of %u (image %s)", r->langs[i]->name, cfg->pool_size, r->images[i]);
+	}
+	*ret = r;
+	return 0;
+}
+
+static struct pool *runner_find(struct runner *r, const char *name)
+{
+	for (unsigned i = 0; i < r->n; i++)
+		if (language_matches(r->langs[i], name))
+			return r->pools[i];
+	return NULL;
+}
+
+static json_t *runner_health(void *ctx)
+{
+	struct runner *r = ctx;
+	json_t *pools = json_object();
+	const char *status = "ok";
+
+	for (unsigned i = 0; i < r->n; i++) {
+		json_t *s = pool_stats_json(r->pools[i]);
+		if (pool_get_error(r->pools[i]))
+			json_object_set_new(s, "error", json_string(pool_get_error(r->pools[i])));
+		json_object_set_new(pools, r->langs[i]->name, s);
+		if (pool_get_status(r->pools[i]) == POOL_FAILED)
+			status = "degraded";
+		else if (pool_get_status(r->pools[i]) == POOL_STARTING && strcmp(status, "ok") == 0)
+			status = "starting";
+	}
+	json_t *h = json_pack("{s:s,s:s,s:b,s:o,s:i,s:i}", "status", status, "accel", r->cfg.accel, "isolation",
+			      strcmp(r->cfg.accel, "kvm") == 0, "pools", pools, "vmm_processes", (int)vmm_count(),
+			      "in_flight", (int)r->in_flight);
+	if (r->cfg.accel_warning)
+		json_object_set_new(h, "warning", json_string(r->cfg.accel_warning));
+	json_object_set_new(h, "version", json_string(RUNNERD_VERSION));
+	return h;
+}
+
+static json_t *runner_languages(void *ctx)
+{
+	struct runner *r = ctx;
+	json_t *arr = json_array();
+
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct language *l = r->langs[i];
+		json_t *aliases = json_array();
+		for (char *const *a = l->aliases; *a; a++)
+			json_array_append_new(aliases, json_string(*a));
+		json_array_append_new(arr, json_pack("{s:s,s:o,s:s,s:s?,s:b,s:s}", "name", l->name, "aliases", aliases,
+						     "file", l->file, "version", l->version, "compiled", l->compile[0] != NULL,
+						     "status", pool_get_status(r->pools[i]) == POOL_SERVING ? "ready"
+							       : pool_get_status(r->pools[i]) == POOL_STARTING ? "starting"
+													: "failed"));
+	}
+	return json_pack("{s:o}", "languages", arr);
+}
+
+static void runner_job_done_cb(struct pool_job *job, const struct job_request *req, const struct job_result *res,
+			       void *userdata)
+{
+	struct service_exec *e = userdata;
+	e->runner->in_flight--;
+	e->done(req, res, e->userdata);
+	free(e);
+}
+
+static int runner_execute(void *ctx, struct job_request *req, service_done_cb done, void *userdata,
+			  struct service_exec **ret_exec, char **ret_error)
+{
+	struct runner *r = ctx;
+	struct pool *pool = runner_find(r, req->language);
+
+	if (!pool) {
+		if (asprintf(ret_error, "unknown language '%s'", req->language) < 0)
+			*ret_error = NULL;
+		return -ENOENT;
+	}
+	if (pool_get_status(pool) != POOL_SERVING) {
+		const char *why = pool_get_status(pool) == POOL_STARTING ? "language is still starting (template being prepared)"
+									 : pool_get_error(pool);
+		if (asprintf(ret_error, "%s unavailable: %s", pool_language(pool)->name, why ? why : "failed") < 0)
+			*ret_error = NULL;
+		return -ENODEV;
+	}
+	struct service_exec *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->runner = r;
+	e->done = done;
+	e->userdata = userdata;
+	int rc = pool_submit(pool, req, runner_job_done_cb, e, &e->job);
+	if (rc < 0) {
+		free(e);
+		if (rc == -EAGAIN)
+			*ret_error = strdup("too many executions waiting; retry later");
+		return rc;
+	}
+	r->in_flight++;
+	*ret_exec = e;
+	return 0;
+}
+
+static void runner_cancel(void *ctx, struct service_exec *e)
+{
+	struct runner *r = ctx;
+	r->in_flight--;
+	pool_cancel(e->job);
+	free(e);
+}
+
+void runner_service_ops(struct runner *r, struct service_ops *ops)
+{
+	*ops = (struct service_ops){
+		.health = runner_health,
+		.languages = runner_languages,
+		.execute = runner_execute,
+		.cancel = runner_cancel,
+		.ctx = r,
+	};
+}
+
+void runner_free(struct runner *r)
+{
+	if (!r)
+		return;
+	for (unsigned i = 0; i < r->n; i++) {
+		pool_free(r->pools[i]);
+		language_free(r->langs[i]);
+		free(r->images[i]);
+	}
+	free(r->qemu_version);
+	free(r);
+}

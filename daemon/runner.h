@@ -1,0 +1,32 @@
+/* runner.h: the daemon's execution service: one pool per language found in
+ * the languages directory (with an image present), exposed to the HTTP
+ * layer as struct service_ops. */
+#pragma once
+
+#include <event2/event.h>
+
+#include "service.h"
+
+struct runner_config {
+	const char *languages_dir; /* *.lang files */
+	const char *images_dir;    /* LANG.erofs images */
+	const char *kernel;        /* guest vmlinux */
+	const char *cache_dir;     /* snapshot templates */
+	const char *qemu;          /* qemu-system-x86_64 */
+	const char *accel;         /* resolved: "kvm" or "tcg" */
+	const char *accel_warning; /* shown in /health when set (TCG fallback) */
+	const char *only;          /* comma-separated languages to serve, or NULL for all */
+	unsigned pool_size;
+	unsigned queue_max;
+	unsigned memory_mb;
+	unsigned tb_size_mb;
+	double slowdown;
+};
+
+struct runner;
+
+int runner_new(struct event_base *base, const struct runner_config *cfg, struct runner **ret, char **ret_error);
+void runner_service_ops(struct runner *r, struct service_ops *ops);
+/* Kills every VM and frees the pools; in-flight executions are dropped
+ * without callbacks. */
+void runner_free(struct runner *r);

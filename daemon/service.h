@@ -1,0 +1,33 @@
+/* service.h: what the HTTP API layer (daemon/http.c, daemon/api.c) needs from
+ * the rest of the daemon. main.c fills a struct service_ops with the pool's
+ * functions; the API layer never touches pools or VMs directly. */
+#pragma once
+
+#include <jansson.h>
+
+#include "job.h"
+
+struct service_exec; /* opaque: one execution in flight */
+
+/* Called exactly once per successful execute() unless cancel() came first:
+ * `res` is borrowed for the duration of the call. */
+typedef void (*service_done_cb)(const struct job_request *req, const struct job_result *res, void *userdata);
+
+struct service_ops {
+	/* GET /health body: {"status": "ok"|"degraded"|"starting", ...} */
+	json_t *(*health)(void *ctx);
+	/* GET /api/v1/languages body: {"languages": [ ... ]} */
+	json_t *(*languages)(void *ctx);
+	/* Takes ownership of *req on success (>= 0) and sets *ret_exec. Errors, with
+	 * *req untouched:
+	 *   -ENOENT  unknown language             (404)
+	 *   -EAGAIN  queue full                   (429, Retry-After)
+	 *   -ENODEV  language not ready/degraded  (503, message in *ret_error)
+	 * ret_error: malloc'd text for the client, may be set on any error. */
+	int (*execute)(void *ctx, struct job_request *req, service_done_cb done, void *userdata,
+		       struct service_exec **ret_exec, char **ret_error);
+	/* The client went away: the run is abandoned, its VM discarded; done is
+	 * never called after this. */
+	void (*cancel)(void *ctx, struct service_exec *exec);
+	void *ctx;
+};

@@ -1,0 +1,142 @@
+/* job.c: the per-job sequence. Everything a previous job could have left
+ * behind (processes, files in /work or /tmp) is destroyed first, then the
+ * guest is made unique (entropy reseed, clock) before any job code runs. */
+#include "job.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sys.h"
+
+static unsigned cg_counter;
+
+static uint32_t or_default(uint32_t v, uint32_t def)
+{
+	return v ? v : def;
+}
+
+static int write_files(const struct rd_job *job, char *errmsg, size_t size)
+{
+	int dir = open(WORK_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (dir < 0) {
+		snprintf(errmsg, size, "open %s: %s", WORK_DIR, strerror(errno));
+		return -errno;
+	}
+	for (unsigned i = 0; i < job->n_files; i++) {
+		const struct rd_file *f = &job->files[i];
+		uint32_t off = 0;
+		int fd;
+
+		/* Decoded names are valid already; checking again is cheap and
+		 * keeps this function safe on its own. */
+		if (!rd_file_name_valid(f->name, strlen(f->name))) {
+			snprintf(errmsg, size, "invalid file name");
+			close(dir);
+			return -EINVAL;
+		}
+		fd = openat(dir, f->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0)
+			goto fail;
+		while (off < f->len) {
+			ssize_t n = write(fd, f->data + off, f->len - off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				if (n == 0)
+					errno = ENOSPC;
+				close(fd);
+				goto fail;
+			}
+			off += (uint32_t)n;
+		}
+		if (fchown(fd, RUNNER_UID, RUNNER_GID) < 0) {
+			close(fd);
+			goto fail;
+		}
+		close(fd);
+		continue;
+	fail:
+		snprintf(errmsg, size, "writing file %u: %s", i, strerror(errno));
+		close(dir);
+		return -EIO;
+	}
+	close(dir);
+	return 0;
+}
+
+int job_run(const struct rd_job *job, int sigfd, uint64_t t_job_ns, struct rd_result *res,
+            struct step_io io[2], char *errmsg, size_t errmsg_size)
+{
+	const struct rd_limits *l = &job->limits;
+	uint32_t tmpfs_kb = or_default(l->tmpfs_kb, JOB_DEFAULT_TMPFS_KB);
+	uint32_t output = or_default(l->output_bytes, JOB_DEFAULT_OUTPUT_BYTES);
+	struct step_spec s = {
+		.memory_kb = or_default(l->memory_kb, JOB_DEFAULT_MEMORY_KB),
+		.pids = or_default(l->pids, JOB_DEFAULT_PIDS),
+		.fsize_kb = or_default(l->fsize_kb, JOB_DEFAULT_FSIZE_KB),
+		.output_bytes = output > STEP_OUTPUT_MAX ? STEP_OUTPUT_MAX : output,
+		.sigfd = sigfd,
+		.t_job_ns = t_job_ns,
+	};
+	int r;
+
+	*res = (struct rd_result){ 0 };
+	sys_kill_all();
+	r = sys_reseed(job->entropy, job->entropy_len);
+	if (r < 0) {
+		/* Without a reseed, clones of one snapshot share their CRNG. */
+		snprintf(errmsg, errmsg_size, "entropy reseed: %s", strerror(-r));
+		return r;
+	}
+	r = sys_set_clock(job->realtime_ns);
+	if (r < 0) {
+		snprintf(errmsg, errmsg_size, "set clock: %s", strerror(-r));
+		return r;
+	}
+	r = sys_fresh_tmpfs(WORK_DIR, tmpfs_kb, 0755, RUNNER_UID, RUNNER_GID);
+	if (r >= 0)
+		r = sys_fresh_tmpfs("/tmp", tmpfs_kb, 01777, 0, 0);
+	if (r < 0) {
+		snprintf(errmsg, errmsg_size, "fresh tmpfs: %s", strerror(-r));
+		return r;
+	}
+	r = write_files(job, errmsg, errmsg_size);
+	if (r < 0)
+		return r;
+
+	if (job->compile_argc > 0) {
+		s.kind = RD_STEP_COMPILE;
+		s.cg_index = cg_counter++;
+		s.argv = job->compile_argv;
+		s.wall_ms = or_default(l->compile_wall_ms, JOB_DEFAULT_COMPILE_WALL_MS);
+		s.cpu_ms = or_default(l->compile_cpu_ms, s.wall_ms);
+		r = step_run(&s, &io[0], &res->compile);
+		if (r < 0) {
+			snprintf(errmsg, errmsg_size, "compile step setup: %s", strerror(-r));
+			return r;
+		}
+		if (res->compile.exit_code != 0 || res->compile.limits_hit != 0)
+			return 0;
+		/* setup_us of the run step counts only the agent's own work. */
+		s.not_setup_ns = (uint64_t)res->compile.wall_ms * 1000000u;
+	}
+	s.kind = RD_STEP_RUN;
+	s.cg_index = cg_counter++;
+	s.argv = job->run_argv;
+	s.stdin_data = job->stdin_data ? job->stdin_data : (const uint8_t *)"";
+	s.stdin_len = job->stdin_len;
+	s.wall_ms = or_default(l->wall_ms, JOB_DEFAULT_WALL_MS);
+	s.cpu_ms = or_default(l->cpu_ms, s.wall_ms);
+	r = step_run(&s, &io[1], &res->run);
+	if (r < 0) {
+		snprintf(errmsg, errmsg_size, "run step setup: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}

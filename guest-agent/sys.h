@@ -1,0 +1,34 @@
+/* sys.h: machine-level setup done by the agent as PID 1: boot mounts, the
+ * per-job writable filesystems, entropy, clock, and process cleanup. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define RUNNER_UID 1000
+#define RUNNER_GID 1000
+#define WORK_DIR "/work"
+
+/* Boot: /proc, /sys, /dev, /dev/pts, /dev/shm, /tmp, /work, cgroup2 with
+ * +memory +pids delegated to children, loopback up. Errors are logged; the
+ * agent carries on and lets the job fail visibly instead of hanging. */
+void sys_boot(void);
+
+/* Replaces the tmpfs at `dir` with an empty one of `size_kb`. */
+int sys_fresh_tmpfs(const char *dir, uint32_t size_kb, int mode, uid_t uid, gid_t gid);
+
+/* Mixes host bytes into the CRNG, credits them, and forces a reseed so
+ * every clone of one snapshot diverges before the job's first read. */
+int sys_reseed(const uint8_t *entropy, uint32_t len);
+int sys_set_clock(uint64_t realtime_ns);
+
+/* SIGKILLs every process but PID 1 and reaps them all. */
+void sys_kill_all(void);
+
+/* Reaps any zombie without blocking; if `pid` exits, stores its status in
+ * *ret_status and returns 1, otherwise 0. */
+int sys_reap(pid_t pid, int *ret_status);
+
+/* Writes a short string to a file (cgroup and sysctl knobs). */
+int sys_write_file(int dirfd, const char *path, const char *s);

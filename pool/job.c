@@ -1,0 +1,55 @@
+/* job.c: destructors and names for the job request/result types. */
+#include "job.h"
+
+#include <stdlib.h>
+
+void job_request_free(struct job_request *req)
+{
+	if (!req)
+		return;
+	free(req->language);
+	for (size_t i = 0; i < req->n_files; i++) {
+		free(req->files[i].name);
+		free(req->files[i].data);
+	}
+	free(req->files);
+	free(req->stdin_data);
+	*req = (struct job_request){0};
+}
+
+static void job_step_free(struct job_step *s)
+{
+	free(s->out);
+	free(s->err);
+	*s = (struct job_step){0};
+}
+
+void job_result_free(struct job_result *res)
+{
+	if (!res)
+		return;
+	free(res->message);
+	job_step_free(&res->compile);
+	job_step_free(&res->run);
+}
+
+const char *job_status_to_string(enum job_status s)
+{
+	switch (s) {
+	case JOB_OK:
+		return "ok";
+	case JOB_COMPILE_ERROR:
+		return "compile_error";
+	case JOB_TIMEOUT:
+		return "timeout";
+	case JOB_COMPILE_TIMEOUT:
+		return "compile_timeout";
+	case JOB_MEMORY_LIMIT:
+		return "memory_limit";
+	case JOB_SANDBOX_ERROR:
+		return "sandbox_error";
+	case JOB_CANCELLED:
+		return "cancelled";
+	}
+	return "unknown";
+}

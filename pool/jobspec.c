@@ -1,0 +1,103 @@
+/* jobspec.c: request -> rd_job and rd_result -> job_result. The status is
+ * derived from what the agent reports: a failed compile step decides it,
+ * else the run step's limits; the exit code itself never makes a run fail. */
+#include "jobspec.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int jobspec_build(const struct job_request *req, const struct language *lang, const struct jobspec_limits *lim,
+		  const uint8_t *entropy, uint32_t entropy_len, struct rd_job *ret)
+{
+	struct rd_job *j = ret;
+	struct timespec now;
+
+	if (req->n_files == 0 || req->n_files > RD_MAX_FILES)
+		return -EINVAL;
+	memset(j, 0, sizeof(*j));
+	j->entropy = entropy;
+	j->entropy_len = entropy_len;
+	clock_gettime(CLOCK_REALTIME, &now);
+	j->realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	for (size_t i = 0; i < req->n_files; i++) {
+		j->files[i].name = i == 0 ? lang->file : req->files[i].name;
+		j->files[i].data = req->files[i].data;
+		j->files[i].len = (uint32_t)req->files[i].len;
+	}
+	j->n_files = (unsigned)req->n_files;
+	j->stdin_data = req->stdin_data;
+	j->stdin_len = (uint32_t)req->stdin_len;
+	for (unsigned i = 0; lang->compile[i]; i++)
+		j->compile_argv[j->compile_argc++] = lang->compile[i];
+	for (unsigned i = 0; lang->run[i]; i++)
+		j->run_argv[j->run_argc++] = lang->run[i];
+	j->limits = (struct rd_limits){
+		.cpu_ms = req->cpu_ms,
+		.wall_ms = req->timeout_ms,
+		.memory_kb = req->memory_kb,
+		.pids = lim->pids,
+		.fsize_kb = lim->fsize_kb,
+		.output_bytes = req->output_bytes,
+		.compile_cpu_ms = lim->compile_cpu_ms,
+		.compile_wall_ms = lim->compile_wall_ms,
+		.tmpfs_kb = lim->tmpfs_kb,
+	};
+	return 0;
+}
+
+size_t jobspec_budget(const struct job_request *req)
+{
+	return 4 * (size_t)req->output_bytes + (64u << 10);
+}
+
+static int step_copy(const struct rd_step_result *in, struct job_step *out)
+{
+	*out = (struct job_step){
+		.present = in->present,
+		.exit_code = in->exit_code,
+		.signal = in->signal,
+		.cpu_ms = in->cpu_ms,
+		.wall_ms = in->wall_ms,
+		.peak_memory_kb = in->peak_memory_kb,
+		.limits_hit = in->limits_hit,
+	};
+	if (!in->present)
+		return 0;
+	out->out = malloc(in->out_len + 1);
+	out->err = malloc(in->err_len + 1);
+	if (!out->out || !out->err)
+		return -ENOMEM;
+	memcpy(out->out, in->out, in->out_len);
+	memcpy(out->err, in->err, in->err_len);
+	out->out_len = in->out_len;
+	out->err_len = in->err_len;
+	return 0;
+}
+
+int jobspec_result(const struct rd_result *in, struct job_result *res)
+{
+	int r = step_copy(&in->compile, &res->compile);
+	if (r >= 0)
+		r = step_copy(&in->run, &res->run);
+	if (r < 0)
+		return r;
+
+	const struct rd_step_result *c = &in->compile, *run = &in->run;
+	if (c->present && (c->limits_hit & (RD_LIMIT_WALL | RD_LIMIT_CPU)))
+		res->status = JOB_COMPILE_TIMEOUT;
+	else if (c->present && (c->limits_hit & RD_LIMIT_MEMORY))
+		res->status = JOB_MEMORY_LIMIT;
+	else if (c->present && (c->exit_code != 0 || c->signal != 0))
+		res->status = JOB_COMPILE_ERROR;
+	else if (!run->present)
+		return -EPROTO; /* compile succeeded, so the run step must be there */
+	else if (run->limits_hit & (RD_LIMIT_WALL | RD_LIMIT_CPU))
+		res->status = JOB_TIMEOUT;
+	else if (run->limits_hit & RD_LIMIT_MEMORY)
+		res->status = JOB_MEMORY_LIMIT;
+	else
+		res->status = JOB_OK;
+	return 0;
+}

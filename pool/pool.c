@@ -1,0 +1,568 @@
+/* pool.c: per-language pools. See pool.h for the contract.
+ *
+ * Invariants: every VM is on pool->vms until it is discarded; a VM in
+ * LEASED or RUNNING has exactly one job and that job points back at it; a
+ * job is either queued, attached to a VM, or finished (freed). Refills are
+ * deferred to their own event so that no VMM callback starts another VMM
+ * from inside itself. */
+#include "pool.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jobspec.h"
+#include "template.h"
+#include "vm-state.h"
+
+struct vm {
+	struct vm *next;
+	struct pool *pool;
+	struct vmm *vmm;
+	enum vm_state state;
+	struct pool_job *job;
+	struct event *timer; /* restore timeout, then the run deadline */
+	uint64_t started_ns;
+};
+
+struct pool_job {
+	struct pool_job *next; /* queue link */
+	struct pool *pool;
+	struct vm *vm;
+	struct job_request req;
+	struct job_result res;
+	pool_done_cb cb;
+	void *userdata;
+	uint64_t t_leased, t_resumed, t_sent, t_ack;
+};
+
+struct pool {
+	struct event_base *base;
+	struct pool_config cfg;
+	enum pool_status status;
+	char *error;
+	struct template_build *tb;
+	int ram_fd;
+	char *state_path;
+	struct vm *vms;
+	unsigned n_restoring, n_ready, n_busy;
+	struct pool_job *q_head, *q_tail;
+	unsigned q_len;
+	struct event *refill_ev;
+	struct event *backoff_ev;
+	unsigned consecutive_failures;
+	/* counters */
+	uint64_t restores, restore_failures, vm_deaths, jobs, sandbox_errors, timeouts;
+	uint64_t last_restore_us;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void pool_notify(struct pool *p, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void pool_notify(struct pool *p, int level, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[512];
+
+	if (!p->cfg.notify)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->cfg.notify(p, level, msg, p->cfg.userdata);
+}
+
+static unsigned *state_counter(struct pool *p, enum vm_state s)
+{
+	switch (s) {
+	case VM_RESTORING:
+		return &p->n_restoring;
+	case VM_READY:
+		return &p->n_ready;
+	case VM_LEASED:
+	case VM_RUNNING:
+		return &p->n_busy;
+	case VM_DISCARDED:
+		return NULL;
+	}
+	return NULL;
+}
+
+static void vm_set_state(struct vm *vm, enum vm_state to)
+{
+	struct pool *p = vm->pool;
+	unsigned *from_c = state_counter(p, vm->state), *to_c = state_counter(p, to);
+
+	assert(vm_state_transition_valid(vm->state, to));
+	if (from_c)
+		(*from_c)--;
+	if (to_c)
+		(*to_c)++;
+	pool_notify(p, 7, "%s %s: %s -> %s", p->cfg.lang->name, vmm_id(vm->vmm), vm_state_to_string(vm->state),
+		    vm_state_to_string(to));
+	vm->state = to;
+}
+
+static void pool_schedule_refill(struct pool *p)
+{
+	if (p->status == POOL_SERVING)
+		event_active(p->refill_ev, EV_TIMEOUT, 0);
+}
+
+static void vm_discard(struct vm *vm)
+{
+	struct pool *p = vm->pool;
+
+	vm_set_state(vm, VM_DISCARDED);
+	for (struct vm **it = &p->vms; *it; it = &(*it)->next)
+		if (*it == vm) {
+			*it = vm->next;
+			break;
+		}
+	vmm_free(vm->vmm);
+	event_free(vm->timer);
+	free(vm);
+	pool_schedule_refill(p);
+}
+
+static void job_free(struct pool_job *job)
+{
+	job_request_free(&job->req);
+	job_result_free(&job->res);
+	free(job);
+}
+
+/* Detaches the job from its VM (which the caller discards), fills the
+ * timings and hands the result to the owner. */
+static void job_complete(struct pool_job *job)
+{
+	struct job_result *res = &job->res;
+	struct job_timings *t = &res->t;
+	uint64_t now = now_ns(), arrival = job->req.arrival_ns;
+
+	if (job->vm) {
+		snprintf(res->vm_id, sizeof(res->vm_id), "%s", vmm_id(job->vm->vmm));
+		job->vm->job = NULL;
+		job->vm = NULL;
+	}
+	if (job->t_leased)
+		t->queue_us = (job->t_leased - arrival) / 1000;
+	if (job->t_resumed)
+		t->resume_us = (job->t_resumed - job->t_leased) / 1000;
+	if (job->t_ack) {
+		t->handoff_us = (job->t_ack - job->t_sent) / 1000;
+		t->startup_us = (job->t_ack - arrival) / 1000 + t->setup_us;
+	}
+	t->total_us = (now - arrival) / 1000;
+	job->pool->jobs++;
+	if (res->status == JOB_SANDBOX_ERROR)
+		job->pool->sandbox_errors++;
+	if (res->status == JOB_TIMEOUT)
+		job->pool->timeouts++;
+	job->cb(job, &job->req, res, job->userdata);
+	job_free(job);
+}
+
+static void job_fail(struct pool_job *job, enum job_status status, const char *why)
+{
+	job->res.status = status;
+	free(job->res.message);
+	job->res.message = why ? strdup(why) : NULL;
+	job_complete(job);
+}
+
+static void vm_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct vm *vm = arg;
+	struct pool *p = vm->pool;
+
+	if (vm->state == VM_RESTORING) {
+		p->restore_failures++;
+		p->consecutive_failures++;
+		pool_notify(p, 4, "%s: restore of %s timed out", p->cfg.lang->name, vmm_id(vm->vmm));
+	} else if (vm->job) {
+		/* The host deadline: the agent's own wall limit should have fired
+		 * first; if it did not, the guest is not cooperating. */
+		job_fail(vm->job, JOB_TIMEOUT, "host deadline reached; VM killed");
+	}
+	vm_discard(vm);
+}
+
+static void vm_arm_timer(struct vm *vm, uint64_t ms)
+{
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	evtimer_add(vm->timer, &tv);
+}
+
+static void pool_lease(struct pool *p, struct vm *vm, struct pool_job *job);
+
+static void pool_dispatch(struct pool *p)
+{
+	while (p->q_head) {
+		struct vm *vm = NULL;
+		for (struct vm *it = p->vms; it; it = it->next)
+			if (it->state == VM_READY) {
+				vm = it;
+				break;
+			}
+		if (!vm)
+			return;
+		struct pool_job *job = p->q_head;
+		p->q_head = job->next;
+		if (!p->q_head)
+			p->q_tail = NULL;
+		p->q_len--;
+		job->next = NULL;
+		pool_lease(p, vm, job);
+	}
+}
+
+static void vm_ready_cb(struct vmm *vmm, void *arg)
+{
+	struct vm *vm = arg;
+	struct pool *p = vm->pool;
+
+	evtimer_del(vm->timer);
+	p->consecutive_failures = 0;
+	p->restores++;
+	p->last_restore_us = (now_ns() - vm->started_ns) / 1000;
+	vm_set_state(vm, VM_READY);
+	pool_dispatch(p);
+}
+
+static void vm_ack_cb(struct vmm *vmm, void *arg)
+{
+	struct vm *vm = arg;
+	if (vm->job && !vm->job->t_ack)
+		vm->job->t_ack = now_ns();
+}
+
+static void vm_result_cb(struct vmm *vmm, const struct rd_result *rr, void *arg)
+{
+	struct vm *vm = arg;
+	struct pool_job *job = vm->job;
+
+	if (!job || vm->state != VM_RUNNING) {
+		vm_discard(vm);
+		return;
+	}
+	if (jobspec_result(rr, &job->res) < 0)
+		job_fail(job, JOB_SANDBOX_ERROR, "agent result was incomplete");
+	else {
+		job->res.t.setup_us = rr->run.present ? rr->run.setup_us : rr->compile.setup_us;
+		job_complete(job);
+	}
+	vm_discard(vm);
+}
+
+static void vm_failed_cb(struct vmm *vmm, const char *why, void *arg)
+{
+	struct vm *vm = arg;
+	struct pool *p = vm->pool;
+
+	if (vm->state == VM_RESTORING) {
+		p->restore_failures++;
+		p->consecutive_failures++;
+		pool_notify(p, 4, "%s: restore of %s failed: %s", p->cfg.lang->name, vmm_id(vmm), why);
+	} else if (vm->job) {
+		job_fail(vm->job, JOB_SANDBOX_ERROR, why);
+	} else {
+		p->vm_deaths++;
+		pool_notify(p, 4, "%s: idle %s died: %s", p->cfg.lang->name, vmm_id(vmm), why);
+	}
+	vm_discard(vm);
+}
+
+static const struct vmm_callbacks pool_vmm_cbs = {
+	.ready = vm_ready_cb,
+	.ack = vm_ack_cb,
+	.result = vm_result_cb,
+	.failed = vm_failed_cb,
+};
+
+static void vm_resumed_cb(struct vmm *vmm, const char *error, void *arg)
+{
+	struct vm *vm = arg;
+	struct pool *p = vm->pool;
+	struct pool_job *job = vm->job;
+	uint8_t entropy[64];
+	struct rd_job rj;
+
+	if (!job) { /* cancelled while cont was in flight */
+		vm_discard(vm);
+		return;
+	}
+	if (error) {
+		job_fail(job, JOB_SANDBOX_ERROR, error);
+		vm_discard(vm);
+		return;
+	}
+	job->t_resumed = now_ns();
+	vm_set_state(vm, VM_RUNNING);
+
+	struct jobspec_limits lim = {
+		.compile_wall_ms = p->cfg.compile_wall_ms,
+		.compile_cpu_ms = p->cfg.compile_cpu_ms,
+		.pids = p->cfg.pids,
+		.fsize_kb = p->cfg.fsize_kb,
+		.tmpfs_kb = p->cfg.tmpfs_kb,
+	};
+	/* Fresh host entropy for every lease: clones share the template's CRNG
+	 * state, and this reseed is what makes their randomness diverge. */
+	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy) ||
+	    jobspec_build(&job->req, p->cfg.lang, &lim, entropy, sizeof(entropy), &rj) < 0) {
+		job_fail(job, JOB_SANDBOX_ERROR, "could not build the job");
+		vm_discard(vm);
+		return;
+	}
+	job->t_sent = now_ns();
+	if (vmm_send_job(vmm, &rj, jobspec_budget(&job->req)) < 0) {
+		job_fail(job, JOB_SANDBOX_ERROR, "could not send the job to the agent");
+		vm_discard(vm);
+		return;
+	}
+	/* The agent enforces the limits; this deadline is the backstop for a
+	 * guest that stops cooperating. */
+	uint64_t ms = job->req.timeout_ms + (p->cfg.lang->compile[0] ? p->cfg.compile_wall_ms : 0);
+	ms += (uint64_t)(2000 * p->cfg.slowdown);
+	vm_arm_timer(vm, ms);
+}
+
+static void pool_lease(struct pool *p, struct vm *vm, struct pool_job *job)
+{
+	vm_set_state(vm, VM_LEASED);
+	vm->job = job;
+	job->vm = vm;
+	job->t_leased = now_ns();
+	if (vmm_resume(vm->vmm, vm_resumed_cb, vm) < 0) {
+		job_fail(job, JOB_SANDBOX_ERROR, "could not resume the VM");
+		vm_discard(vm);
+	}
+}
+
+static int pool_start_restore(struct pool *p)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	vm->pool = p;
+	vm->state = VM_RESTORING;
+	vm->started_ns = now_ns();
+	vm->timer = evtimer_new(p->base, vm_deadline_cb, vm);
+	int r = vm->timer ? vmm_restore(p->base, &p->cfg.vmm, p->ram_fd, p->state_path, &pool_vmm_cbs, vm, &vm->vmm)
+			  : -ENOMEM;
+	if (r < 0) {
+		p->restore_failures++;
+		p->consecutive_failures++;
+		pool_notify(p, 3, "%s: could not start a VMM: %s", p->cfg.lang->name, strerror(-r));
+		if (vm->timer)
+			event_free(vm->timer);
+		free(vm);
+		return r;
+	}
+	p->n_restoring++;
+	vm->next = p->vms;
+	p->vms = vm;
+	vm_arm_timer(vm, (uint64_t)(10000 * p->cfg.slowdown));
+	return 0;
+}
+
+/* Keeps `size` clones ready or restoring, plus one per queued request, with
+ * at most max_restoring restores at a time. After three failures in a row
+ * restores wait for an exponential back-off instead of spinning on a
+ * broken host. */
+static void pool_refill(struct pool *p, bool after_backoff)
+{
+	if (p->status != POOL_SERVING)
+		return;
+	if (p->consecutive_failures >= 3 && !after_backoff) {
+		unsigned shift = p->consecutive_failures > 8 ? 8 : p->consecutive_failures;
+		uint64_t ms = 50u << shift;
+		struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+		if (p->n_restoring == 0 && !evtimer_pending(p->backoff_ev, NULL))
+			evtimer_add(p->backoff_ev, &tv);
+		return;
+	}
+	while (p->n_restoring < p->cfg.max_restoring && p->n_restoring + p->n_ready < p->cfg.size + p->q_len)
+		if (pool_start_restore(p) < 0)
+			break;
+}
+
+static void pool_refill_cb(evutil_socket_t fd, short what, void *arg)
+{
+	pool_refill(arg, false);
+}
+
+static void pool_backoff_cb(evutil_socket_t fd, short what, void *arg)
+{
+	pool_refill(arg, true);
+}
+
+static void pool_template_cb(const char *error, int ram_fd, const char *state_path, void *arg)
+{
+	struct pool *p = arg;
+
+	if (error) {
+		p->status = POOL_FAILED;
+		p->error = strdup(error);
+		pool_notify(p, 3, "%s: no usable template: %s", p->cfg.lang->name, error);
+		return;
+	}
+	p->ram_fd = ram_fd;
+	p->state_path = strdup(state_path);
+	p->status = POOL_SERVING;
+	pool_notify(p, 6, "%s: template ready, filling pool of %u", p->cfg.lang->name, p->cfg.size);
+	pool_schedule_refill(p);
+}
+
+int pool_new(struct event_base *base, const struct pool_config *cfg, struct pool **ret)
+{
+	struct pool *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->base = base;
+	p->cfg = *cfg;
+	p->ram_fd = -1;
+	p->status = POOL_STARTING;
+	p->refill_ev = event_new(base, -1, 0, pool_refill_cb, p);
+	p->backoff_ev = evtimer_new(base, pool_backoff_cb, p);
+	if (!p->refill_ev || !p->backoff_ev) {
+		if (p->refill_ev)
+			event_free(p->refill_ev);
+		free(p);
+		return -ENOMEM;
+	}
+	struct template_spec spec = {
+		.lang = cfg->lang,
+		.vmm = &p->cfg.vmm,
+		.cache_dir = cfg->cache_dir,
+		.qemu_version = cfg->qemu_version,
+		.boot_timeout_ms = (uint32_t)(60000 * cfg->slowdown),
+		.warm_timeout_ms = (uint32_t)(30000 * cfg->slowdown),
+	};
+	int r = template_prepare(base, &spec, pool_template_cb, p, &p->tb);
+	if (r < 0) {
+		event_free(p->refill_ev);
+		event_free(p->backoff_ev);
+		free(p);
+		return r;
+	}
+	*ret = p;
+	return 0;
+}
+
+int pool_submit(struct pool *p, struct job_request *req, pool_done_cb cb, void *userdata, struct pool_job **ret)
+{
+	if (p->status != POOL_SERVING)
+		return -ENODEV;
+	if (p->n_ready == 0 && p->q_len >= p->cfg.queue_max)
+		return -EAGAIN;
+	struct pool_job *job = calloc(1, sizeof(*job));
+	if (!job)
+		return -ENOMEM;
+	job->pool = p;
+	job->req = *req;
+	*req = (struct job_request){0};
+	job->cb = cb;
+	job->userdata = userdata;
+	*ret = job;
+
+	if (p->q_tail)
+		p->q_tail->next = job;
+	else
+		p->q_head = job;
+	p->q_tail = job;
+	p->q_len++;
+	pool_dispatch(p);
+	pool_schedule_refill(p);
+	return 0;
+}
+
+void pool_cancel(struct pool_job *job)
+{
+	struct pool *p = job->pool;
+
+	if (job->vm) {
+		struct vm *vm = job->vm;
+		vm->job = NULL;
+		job->vm = NULL;
+		vm_discard(vm);
+	} else {
+		for (struct pool_job **it = &p->q_head; *it; it = &(*it)->next)
+			if (*it == job) {
+				*it = job->next;
+				p->q_len--;
+				break;
+			}
+		p->q_tail = NULL;
+		for (struct pool_job *it = p->q_head; it; it = it->next)
+			p->q_tail = it;
+	}
+	job_free(job);
+}
+
+enum pool_status pool_get_status(const struct pool *p)
+{
+	return p->status;
+}
+
+const char *pool_get_error(const struct pool *p)
+{
+	return p->error;
+}
+
+const struct language *pool_language(const struct pool *p)
+{
+	return p->cfg.lang;
+}
+
+json_t *pool_stats_json(const struct pool *p)
+{
+	static const char *names[] = {"starting", "serving", "failed"};
+	return json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "status", names[p->status], "size",
+			 p->cfg.size, "ready", p->n_ready, "restoring", p->n_restoring, "busy", p->n_busy, "queued",
+			 p->q_len, "restores", (json_int_t)p->restores, "restore_failures",
+			 (json_int_t)p->restore_failures, "idle_vm_deaths", (json_int_t)p->vm_deaths, "jobs",
+			 (json_int_t)p->jobs, "sandbox_errors", (json_int_t)p->sandbox_errors, "timeouts",
+			 (json_int_t)p->timeouts, "last_restore_ms", p->last_restore_us / 1000.0);
+}
+
+void pool_free(struct pool *p)
+{
+	if (!p)
+		return;
+	template_build_free(p->tb);
+	while (p->q_head) {
+		struct pool_job *job = p->q_head;
+		p->q_head = job->next;
+		job_free(job);
+	}
+	while (p->vms) {
+		struct vm *vm = p->vms;
+		p->vms = vm->next;
+		if (vm->job)
+			job_free(vm->job);
+		vmm_free(vm->vmm);
+		event_free(vm->timer);
+		free(vm);
+	}
+	event_free(p->refill_ev);
+	event_free(p->backoff_ev);
+	if (p->ram_fd >= 0)
+		close(p->ram_fd);
+	free(p->state_path);
+	free(p->error);
+	free(p);
+}

@@ -1,0 +1,64 @@
+/* pool.h: a per-language pool of paused, snapshot-restored VMs. The pool
+ * first makes sure a valid template exists (loading it, or booting and
+ * saving a fresh one when the inputs changed), then keeps `size` clones
+ * restored and paused. Each request leases one clone (resume + job), the
+ * clone is discarded after the run whatever happened, and a replacement is
+ * restored in the background. Requests beyond the ready clones wait in a
+ * bounded FIFO queue. Deadlines live here, on the host: when one passes,
+ * the VMM is killed, whatever the agent does. */
+#pragma once
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <stdint.h>
+
+#include "job.h"
+#include "language.h"
+#include "vmm.h"
+
+struct pool;
+struct pool_job;
+
+enum pool_status {
+	POOL_STARTING, /* template being loaded or built */
+	POOL_SERVING,
+	POOL_FAILED,   /* no usable template; requests get 503 with the reason */
+};
+
+struct pool_config {
+	const struct language *lang; /* borrowed, outlives the pool */
+	struct vmm_config vmm;       /* strings borrowed */
+	const char *cache_dir;       /* snapshots under cache_dir/snapshots */
+	const char *qemu_version;    /* part of the snapshot key */
+	unsigned size;               /* paused clones kept ready */
+	unsigned max_restoring;      /* concurrent restores */
+	unsigned queue_max;          /* waiting requests before 429 */
+	double slowdown;             /* scales the pool's own timeouts (>= 1) */
+	uint32_t compile_wall_ms;
+	uint32_t compile_cpu_ms;
+	uint32_t pids;
+	uint32_t fsize_kb;
+	uint32_t tmpfs_kb;
+	/* Called for operator-worthy events (template ready, restore failed);
+	 * the daemon decides how to log them. */
+	void (*notify)(struct pool *pool, int level, const char *msg, void *userdata);
+	void *userdata;
+};
+
+typedef void (*pool_done_cb)(struct pool_job *job, const struct job_request *req, const struct job_result *res,
+			     void *userdata);
+
+int pool_new(struct event_base *base, const struct pool_config *cfg, struct pool **ret);
+/* Takes ownership of *req's contents on success (the caller's struct is
+ * zeroed). -ENODEV if the pool is not serving, -EAGAIN if the queue is full. */
+int pool_submit(struct pool *pool, struct job_request *req, pool_done_cb cb, void *userdata,
+		struct pool_job **ret);
+/* The client is gone: drop the job, discard its VM; cb never runs. */
+void pool_cancel(struct pool_job *job);
+
+enum pool_status pool_get_status(const struct pool *pool);
+const char *pool_get_error(const struct pool *pool);
+const struct language *pool_language(const struct pool *pool);
+json_t *pool_stats_json(const struct pool *pool);
+/* Kills every VM (no callbacks run) and frees the pool. */
+void pool_free(struct pool *pool);

@@ -1,0 +1,363 @@
+/* template.c: load or build a language's snapshot template.
+ *
+ * Directory layout: CACHE/snapshots/LANG-KEY/{ram,state,meta.json}, KEY
+ * being the first 16 hex digits of the sha256 over the inputs. A build
+ * happens in CACHE/snapshots/LANG-KEY.tmp and is renamed into place only
+ * after meta.json is written, so a crash mid-build leaves nothing that
+ * could be loaded. Directories of the same language with another key are
+ * stale and are removed. */
+#include "template.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jobspec.h"
+#include "sha256.h"
+#include "snapshot.h"
+
+struct template_build {
+	struct event_base *base;
+	struct template_spec spec;
+	template_done_cb cb;
+	void *userdata;
+	struct vmm *vmm;
+	struct event *timer;
+	char key[17];
+	char dir[4600];
+	char tmpdir[4600];
+	char state_path[4700];
+	char *error;
+	json_t *meta; /* owned: the inputs, written as meta.json */
+	int state_fd;
+	bool done;
+};
+
+static void rm_rf(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char path[4400];
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static void template_finish(struct template_build *b, const char *error)
+{
+	int ram_fd = -1;
+	char ram_path[4700];
+	size_t copied = 0;
+	int r;
+
+	if (b->done)
+		return;
+	b->done = true;
+	event_del(b->timer);
+	vmm_free(b->vmm);
+	b->vmm = NULL;
+	if (!error) {
+		snprintf(ram_path, sizeof(ram_path), "%s/ram", b->dir);
+		r = snapshot_load_ram(ram_path, &ram_fd, &copied);
+		if (r < 0) {
+			if (asprintf(&b->error, "loading template RAM: %s", strerror(-r)) < 0)
+				b->error = NULL;
+			error = b->error ? b->error : "loading template RAM failed";
+		}
+	}
+	if (error)
+		rm_rf(b->tmpdir);
+	b->cb(error, error ? -1 : ram_fd, error ? NULL : b->state_path, b->userdata);
+}
+
+/* Removes CACHE/snapshots/LANG-* other than the current key. */
+static void remove_stale(const char *snapdir, const char *lang, const char *keep)
+{
+	DIR *d = opendir(snapdir);
+	struct dirent *de;
+	char prefix[300], path[4400];
+
+	if (!d)
+		return;
+	snprintf(prefix, sizeof(prefix), "%s-", lang);
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 || strcmp(de->d_name, keep) == 0)
+			continue;
+		const char *rest = de->d_name + strlen(prefix);
+		if (strlen(rest) < 16 || strspn(rest, "0123456789abcdef") != 16)
+			continue; /* another language whose name has our prefix */
+		snprintf(path, sizeof(path), "%s/%s", snapdir, de->d_name);
+		rm_rf(path);
+	}
+	closedir(d);
+}
+
+static void timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	template_finish(arg, "template VM did not become ready in time");
+}
+
+static void saved_cb(struct vmm *vmm, const char *error, void *arg)
+{
+	struct template_build *b = arg;
+
+	close(b->state_fd);
+	b->state_fd = -1;
+	if (error) {
+		template_finish(b, error);
+		return;
+	}
+	/* The RAM file is complete once the VMM is gone. */
+	vmm_free(b->vmm);
+	b->vmm = NULL;
+	if (snapshot_meta_write(b->tmpdir, b->meta) < 0 || rename(b->tmpdir, b->dir) < 0) {
+		template_finish(b, "could not write the template to the cache");
+		return;
+	}
+	template_finish(b, NULL);
+}
+
+static void ready_cb(struct vmm *vmm, void *arg)
+{
+	struct template_build *b = arg;
+	const struct language *lang = b->spec.lang;
+	uint8_t entropy[64];
+	struct rd_job job;
+	struct job_file file = {.data = (uint8_t *)lang->hello, .len = strlen(lang->hello)};
+	struct job_request req = {
+		.files = &file,
+		.n_files = 1,
+		.timeout_ms = b->spec.warm_timeout_ms,
+		.cpu_ms = b->spec.warm_timeout_ms,
+		.memory_kb = 256u << 10,
+		.output_bytes = 64u << 10,
+	};
+	struct jobspec_limits lim = {
+		.compile_wall_ms = b->spec.warm_timeout_ms,
+		.compile_cpu_ms = b->spec.warm_timeout_ms,
+		.pids = 64,
+		.fsize_kb = 64u << 10,
+		.tmpfs_kb = 64u << 10,
+	};
+
+	/* The warm-up's entropy never reaches a user: every clone's job reseeds. */
+	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy) ||
+	    jobspec_build(&req, lang, &lim, entropy, sizeof(entropy), &job) < 0 ||
+	    vmm_send_job(vmm, &job, jobspec_budget(&req)) < 0)
+		template_finish(b, "could not send the warm-up job");
+}
+
+static void result_cb(struct vmm *vmm, const struct rd_result *res, void *arg)
+{
+	struct template_build *b = arg;
+	const struct language *lang = b->spec.lang;
+	char path[4700];
+
+	if (!res->run.present || res->run.exit_code != 0 || res->run.out_len != strlen(lang->hello_output) ||
+	    memcmp(res->run.out, lang->hello_output, res->run.out_len) != 0) {
+		const struct rd_step_result *s = res->run.present ? &res->run : &res->compile;
+		free(b->error);
+		if (asprintf(&b->error, "hello world check failed (exit %d, signal %d): %.*s%.*s", s->exit_code,
+			     s->signal, (int)(s->out_len > 200 ? 200 : s->out_len), (const char *)s->out,
+			     (int)(s->err_len > 300 ? 300 : s->err_len), (const char *)s->err) < 0)
+			b->error = NULL;
+		template_finish(b, b->error ? b->error : "hello world check failed");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/state", b->tmpdir);
+	b->state_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (b->state_fd < 0 || vmm_save(vmm, b->state_fd, saved_cb, b) < 0)
+		template_finish(b, "could not save the template state");
+}
+
+static void failed_cb(struct vmm *vmm, const char *why, void *arg)
+{
+	struct template_build *b = arg;
+	free(b->error);
+	if (asprintf(&b->error, "template VM failed: %s", why) < 0)
+		b->error = NULL;
+	template_finish(b, b->error ? b->error : why);
+}
+
+static const struct vmm_callbacks template_vmm_cbs = {
+	.ready = ready_cb,
+	.result = result_cb,
+	.failed = failed_cb,
+};
+
+static int image_id(const char *image, char out[65])
+{
+	char path[4200];
+	struct stat img, id;
+
+	/* The image builder writes IMAGE.id with the image's sha256; trust it
+	 * only if it is newer than the image, else hash the image ourselves. */
+	snprintf(path, sizeof(path), "%s.id", image);
+	if (stat(image, &img) < 0)
+		return -errno;
+	if (stat(path, &id) == 0 && id.st_mtime >= img.st_mtime) {
+		FILE *f = fopen(path, "re");
+		if (f) {
+			int ok = fscanf(f, "%64s", out) == 1 && strspn(out, "0123456789abcdef") == 64;
+			fclose(f);
+			if (ok)
+				return 0;
+		}
+	}
+	return sha256_file_hex(image, out);
+}
+
+static int compute_key(struct template_build *b)
+{
+	const struct language *l = b->spec.lang;
+	char kernel[65], image[65], digest_hex[65];
+	uint8_t digest[32];
+	struct sha256 s;
+	int r;
+
+	r = sha256_file_hex(b->spec.vmm->kernel, kernel);
+	if (r < 0)
+		return r;
+	r = image_id(b->spec.vmm->image, image);
+	if (r < 0)
+		return r;
+	char *machine = vmm_machine_description(b->spec.vmm);
+	if (!machine)
+		return -ENOMEM;
+	json_t *cmd_c = json_array(), *cmd_r = json_array();
+	for (char *const *p = l->compile; *p; p++)
+		json_array_append_new(cmd_c, json_string(*p));
+	for (char *const *p = l->run; *p; p++)
+		json_array_append_new(cmd_r, json_string(*p));
+	b->meta = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:o,s:o,s:s,s:s}", "format", 1, "language", l->name,
+			    "qemu_version", b->spec.qemu_version, "kernel_sha256", kernel, "image_sha256", image,
+			    "machine", machine, "agent_protocol", RD_VERSION, "file", l->file, "compile", cmd_c,
+			    "run", cmd_r, "hello", l->hello, "hello_output", l->hello_output);
+	free(machine);
+	if (!b->meta)
+		return -ENOMEM;
+	char *canon = json_dumps(b->meta, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!canon)
+		return -ENOMEM;
+	sha256_init(&s);
+	sha256_update(&s, canon, strlen(canon));
+	sha256_final(&s, digest);
+	free(canon);
+	sha256_hex(digest, digest_hex);
+	memcpy(b->key, digest_hex, 16);
+	b->key[16] = 0;
+	return 0;
+}
+
+/* A cached template is loaded only if its meta.json equals the inputs. */
+static bool cached_valid(struct template_build *b)
+{
+	json_t *meta = NULL;
+	char path[4700];
+	struct stat st;
+
+	if (snapshot_meta_read(b->dir, &meta) < 0)
+		return false;
+	bool ok = json_equal(meta, b->meta);
+	json_decref(meta);
+	snprintf(path, sizeof(path), "%s/ram", b->dir);
+	return ok && stat(path, &st) == 0 && stat(b->state_path, &st) == 0 && st.st_size > 0;
+}
+
+static void loaded_cb(evutil_socket_t fd, short what, void *arg)
+{
+	template_finish(arg, NULL);
+}
+
+int template_prepare(struct event_base *base, const struct template_spec *spec, template_done_cb cb,
+		     void *userdata, struct template_build **ret)
+{
+	struct template_build *b = calloc(1, sizeof(*b));
+	char snapdir[4200], name[300], ram[4700];
+	int r;
+
+	if (!b)
+		return -ENOMEM;
+	b->base = base;
+	b->spec = *spec;
+	b->cb = cb;
+	b->userdata = userdata;
+	b->state_fd = -1;
+	b->timer = evtimer_new(base, timeout_cb, b);
+	if (!b->timer) {
+		free(b);
+		return -ENOMEM;
+	}
+	r = compute_key(b);
+	if (r < 0)
+		goto fail;
+	snprintf(snapdir, sizeof(snapdir), "%s/snapshots", spec->cache_dir);
+	if (mkdir(spec->cache_dir, 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		goto fail;
+	}
+	if (mkdir(snapdir, 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		goto fail;
+	}
+	snprintf(name, sizeof(name), "%s-%s", spec->lang->name, b->key);
+	snprintf(b->dir, sizeof(b->dir), "%s/%s", snapdir, name);
+	snprintf(b->tmpdir, sizeof(b->tmpdir), "%s/%s.tmp", snapdir, name);
+	snprintf(b->state_path, sizeof(b->state_path), "%s/state", b->dir);
+	remove_stale(snapdir, spec->lang->name, name);
+
+	if (cached_valid(b)) {
+		struct timeval now = {0, 0};
+		event_assign(b->timer, base, -1, 0, loaded_cb, b);
+		evtimer_add(b->timer, &now);
+		*ret = b;
+		return 0;
+	}
+	rm_rf(b->dir);
+	rm_rf(b->tmpdir);
+	if (mkdir(b->tmpdir, 0700) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	snprintf(ram, sizeof(ram), "%s/ram", b->tmpdir);
+	r = vmm_boot(base, spec->vmm, ram, &template_vmm_cbs, b, &b->vmm);
+	if (r < 0)
+		goto fail;
+	struct timeval tv = {spec->boot_timeout_ms / 1000, (spec->boot_timeout_ms % 1000) * 1000};
+	evtimer_add(b->timer, &tv);
+	*ret = b;
+	return 0;
+fail:
+	template_build_free(b);
+	return r;
+}
+
+void template_build_free(struct template_build *b)
+{
+	if (!b)
+		return;
+	vmm_free(b->vmm);
+	if (b->state_fd >= 0)
+		close(b->state_fd);
+	if (b->timer)
+		event_free(b->timer);
+	if (!b->done && b->tmpdir[0])
+		rm_rf(b->tmpdir);
+	json_decref(b->meta);
+	free(b->error);
+	free(b);
+}

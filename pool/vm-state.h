@@ -1,0 +1,23 @@
+/* vm-state.h: the lifecycle of a pooled VM, as one enum and one transition
+ * table. pool.c changes a VM's state only through vm_set_state(), which
+ * checks the transition against this table.
+ *
+ *   RESTORING --ready--> READY --lease--> LEASED --resumed--> RUNNING
+ *       |                  |                 |                    |
+ *       +------------------+-----------------+--------------------+--> DISCARDED
+ *
+ * DISCARDED is final: the VMM is killed and the VM is never reused. */
+#pragma once
+
+#include <stdbool.h>
+
+enum vm_state {
+	VM_RESTORING, /* VMM started, incoming migration in progress */
+	VM_READY,     /* restored and paused, waiting for a lease */
+	VM_LEASED,    /* handed to a job, `cont` in flight */
+	VM_RUNNING,   /* job sent to the agent */
+	VM_DISCARDED,
+};
+
+bool vm_state_transition_valid(enum vm_state from, enum vm_state to);
+const char *vm_state_to_string(enum vm_state s);

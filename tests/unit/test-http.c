@@ -1,0 +1,475 @@
+/* test-http.c: tests of daemon/http.c over a real UNIX socket. The HTTP layer
+ * is what is under test, so the service behind it is a fake struct
+ * service_ops (answers at once, after a timer, never, or with each error
+ * code); the fake counts cancels so we can check that a client leaving
+ * mid-run cancels exactly once. The server runs its own event loop in a
+ * thread; the test talks to it with plain blocking sockets (and curl, when
+ * installed) like a real client: routes and status codes, a 20 MB body
+ * (413 without reading it all), 1 MB of headers, slowloris against the
+ * request deadline, the connection cap, keep-alive, runs longer than the
+ * idle timeout, stale socket handling. */
+#include <errno.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "http.h"
+
+static int n_test, n_failed;
+static char sock_path[108];
+
+#define CHECK(cond, name)                                                                                   \
+	do {                                                                                                \
+		n_test++;                                                                                   \
+		if (cond)                                                                                   \
+			printf("ok %d - %s\n", n_test, name);                                               \
+		else {                                                                                      \
+			printf("not ok %d - %s (%s:%d)\n", n_test, name, __FILE__, __LINE__);               \
+			n_failed++;                                                                         \
+		}                                                                                           \
+	} while (0)
+
+/* ---- the fake service, running on the server thread ---- */
+
+struct service_exec {
+	struct job_request *req;
+	service_done_cb done;
+	void *userdata;
+	struct event *timer;
+};
+
+static struct event_base *base;
+static atomic_int cancels, executes, dones;
+static atomic_bool stop;
+
+static void fake_finish(struct service_exec *x)
+{
+	struct job_result res = {.status = JOB_OK};
+	static uint8_t out[] = "hello\n";
+
+	res.run.present = true;
+	res.run.out = out;
+	res.run.out_len = sizeof(out) - 1;
+	snprintf(res.vm_id, sizeof(res.vm_id), "fake-1");
+	atomic_fetch_add(&dones, 1);
+	x->done(x->req, &res, x->userdata);
+	api_request_clear(x->req);
+	free(x->req);
+	if (x->timer)
+		event_free(x->timer);
+	free(x);
+}
+
+static void fake_timer_cb(evutil_socket_t fd, short what, void *p)
+{
+	fake_finish(p);
+}
+
+static json_t *fake_health(void *ctx)
+{
+	return json_pack("{s:s}", "status", "ok");
+}
+
+static json_t *fake_languages(void *ctx)
+{
+	return json_pack("{s:[{s:s}]}", "languages", "name", "python");
+}
+
+static int fake_execute(void *ctx, struct job_request *req, service_done_cb done, void *userdata,
+			struct service_exec **ret_exec, char **ret_error)
+{
+	struct service_exec *x;
+	int delay_ms = -1;
+
+	if (strcmp(req->language, "busy") == 0)
+		return -EAGAIN;
+	if (strcmp(req->language, "down") == 0) {
+		*ret_error = strdup("down: no KVM");
+		return -ENODEV;
+	}
+	if (strcmp(req->language, "python") == 0)
+		delay_ms = 0;
+	else if (strcmp(req->language, "slow") == 0)
+		delay_ms = 300;
+	else if (strcmp(req->language, "slow3") == 0)
+		delay_ms = 3000;
+	else if (strcmp(req->language, "hang") != 0)
+		return -ENOENT;
+	x = calloc(1, sizeof(*x));
+	x->req = req;
+	x->done = done;
+	x->userdata = userdata;
+	atomic_fetch_add(&executes, 1);
+	*ret_exec = x;
+	if (delay_ms == 0) {
+		fake_finish(x); /* synchronous done, before execute returns */
+		return 0;
+	}
+	x->timer = evtimer_new(base, fake_timer_cb, x);
+	if (delay_ms > 0) {
+		struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
+		evtimer_add(x->timer, &tv);
+	}
+	return 0;
+}
+
+static void fake_cancel(void *ctx, struct service_exec *x)
+{
+	atomic_fetch_add(&cancels, 1);
+	api_request_clear(x->req);
+	free(x->req);
+	if (x->timer)
+		event_free(x->timer);
+	free(x);
+}
+
+static void stop_check_cb(evutil_socket_t fd, short what, void *p)
+{
+	if (atomic_load(&stop))
+		event_base_loopbreak(base);
+}
+
+static struct http_server *server;
+
+static void *server_thread(void *p)
+{
+	struct timeval tv = {0, 20 * 1000};
+	struct event *tick = event_new(base, -1, EV_PERSIST, stop_check_cb, NULL);
+
+	evtimer_add(tick, &tv);
+	event_base_dispatch(base);
+	event_free(tick);
+	return NULL;
+}
+
+/* ---- a blocking client ---- */
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int client_connect(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = {10, 0};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	strcpy(sa.sun_path, sock_path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		perror("connect");
+		exit(2);
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static bool send_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n > 0) {
+		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+		if (w <= 0)
+			return false;
+		c += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+/* Reads one response (headers + Content-Length body). Returns the status,
+ * 0 on EOF before a status line, -1 on timeout/error. */
+static int read_response(int fd, char *buf, size_t size, char **ret_body)
+{
+	size_t len = 0;
+	char *hend = NULL;
+	long clen = -1;
+
+	for (;;) {
+		ssize_t r;
+		buf[len] = '\0';
+		if (!hend && (hend = strstr(buf, "\r\n\r\n"))) {
+			char *cl = strcasestr(buf, "\r\nContent-Length:");
+			if (cl && cl < hend)
+				clen = strtol(cl + 17, NULL, 10);
+		}
+		if (hend && clen >= 0 && len >= (size_t)(hend + 4 - buf) + (size_t)clen)
+			break;
+		if (len + 1 >= size)
+			return -1;
+		r = recv(fd, buf + len, size - 1 - len, 0);
+		if (r == 0)
+			break;
+		if (r < 0)
+			return len ? 0 : (errno == ECONNRESET ? 0 : -1);
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+	if (ret_body)
+		*ret_body = hend ? hend + 4 : buf + len;
+	if (strncmp(buf, "HTTP/1.1 ", 9) != 0)
+		return 0;
+	return atoi(buf + 9);
+}
+
+static int roundtrip(const char *method, const char *path, const char *body, char *buf, size_t size,
+		     char **ret_body)
+{
+	char head[512];
+	int fd = client_connect(), code;
+
+	snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n",
+		 method, path, body ? strlen(body) : 0);
+	send_all(fd, head, strlen(head));
+	if (body)
+		send_all(fd, body, strlen(body));
+	code = read_response(fd, buf, size, ret_body);
+	close(fd);
+	return code;
+}
+
+static bool body_is_json_error(const char *body)
+{
+	json_auto_t *j = json_loads(body, 0, NULL);
+	return j && json_is_string(json_object_get(j, "error"));
+}
+
+static bool wait_for(atomic_int *v, int want, double seconds)
+{
+	double end = now() + seconds;
+	while (now() < end) {
+		if (atomic_load(v) == want)
+			return true;
+		usleep(10 * 1000);
+	}
+	return atomic_load(v) == want;
+}
+
+static const char *exec_body(const char *lang)
+{
+	static char b[128];
+	snprintf(b, sizeof(b), "{\"language\":\"%s\",\"code\":\"print(1)\"}", lang);
+	return b;
+}
+
+int main(void)
+{
+	static char buf[1 << 20];
+	struct service_ops ops = {fake_health, fake_languages, fake_execute, fake_cancel, NULL};
+	struct api_limits lim;
+	char *body, dir[] = "/tmp/test-http-XXXXXX";
+	pthread_t th;
+	struct stat st;
+	int r, code;
+
+	api_limits_init(&lim);
+	lim.request_timeout_s = 2;
+	lim.max_connections = 8;
+	if (!mkdtemp(dir))
+		return 2;
+	snprintf(sock_path, sizeof(sock_path), "%s/s.sock", dir);
+	base = event_base_new();
+
+	/* a regular file in the way is never removed */
+	fclose(fopen(sock_path, "w"));
+	r = http_server_new(base, sock_path, 0, &lim, &ops, &server);
+	CHECK(r == -EEXIST, "refuses to replace a non-socket file");
+	unlink(sock_path);
+
+	r = http_server_new(base, sock_path, 0, &lim, &ops, &server);
+	CHECK(r == 0, "server starts");
+	if (r < 0)
+		return 1;
+	CHECK(stat(sock_path, &st) == 0 && (st.st_mode & 0777) == 0660, "socket mode 0660");
+	{
+		struct http_server *other;
+		CHECK(http_server_new(base, sock_path, 0, &lim, &ops, &other) == -EADDRINUSE,
+		      "refuses a socket that is in use");
+	}
+	pthread_create(&th, NULL, server_thread, NULL);
+
+	code = roundtrip("GET", "/health", NULL, buf, sizeof(buf), &body);
+	CHECK(code == 200 && strstr(body, "\"status\":\"ok\""), "GET /health");
+	code = roundtrip("GET", "/api/v1/languages", NULL, buf, sizeof(buf), &body);
+	CHECK(code == 200 && strstr(body, "python") && body[strlen(body) - 1] == '\n', "GET /api/v1/languages");
+	code = roundtrip("POST", "/api/v1/execute", exec_body("python"), buf, sizeof(buf), &body);
+	CHECK(code == 200 && strstr(body, "\"stdout\":\"hello\\n\"") && strstr(body, "\"status\":\"ok\""),
+	      "execute answered synchronously");
+	code = roundtrip("POST", "/api/v1/execute", exec_body("slow"), buf, sizeof(buf), &body);
+	CHECK(code == 200 && strstr(body, "\"vm_id\":\"fake-1\""), "execute answered from a timer");
+	code = roundtrip("POST", "/api/v1/execute", exec_body("busy"), buf, sizeof(buf), &body);
+	CHECK(code == 429 && strstr(buf, "\r\nRetry-After: 1\r\n") && body_is_json_error(body), "queue full: 429");
+	code = roundtrip("POST", "/api/v1/execute", exec_body("cobol"), buf, sizeof(buf), &body);
+	CHECK(code == 404 && body_is_json_error(body), "unknown language: 404");
+	code = roundtrip("POST", "/api/v1/execute", exec_body("down"), buf, sizeof(buf), &body);
+	CHECK(code == 503 && strstr(body, "no KVM"), "language down: 503 with the reason");
+	code = roundtrip("POST", "/api/v1/execute", "{\"language\":", buf, sizeof(buf), &body);
+	CHECK(code == 400 && body_is_json_error(body), "bad JSON: 400");
+	code = roundtrip("POST", "/api/v1/execute", "{\"language\":\"python\",\"code\":\"x\",\"tiemout\":1}", buf,
+			 sizeof(buf), &body);
+	CHECK(code == 400 && strstr(body, "tiemout"), "unknown field: 400 naming it");
+	code = roundtrip("GET", "/api/v1/execute", NULL, buf, sizeof(buf), &body);
+	CHECK(code == 405 && strstr(buf, "\r\nAllow: POST\r\n") && body_is_json_error(body), "wrong method: 405");
+	code = roundtrip("DELETE", "/health", NULL, buf, sizeof(buf), &body);
+	CHECK(code == 405, "DELETE /health: 405");
+	code = roundtrip("GET", "/nope", NULL, buf, sizeof(buf), &body);
+	CHECK(code == 404 && body_is_json_error(body), "unknown path: 404 JSON");
+
+	{ /* keep-alive: two requests on one connection */
+		const char *rq = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+		int fd = client_connect();
+		send_all(fd, rq, strlen(rq));
+		code = read_response(fd, buf, sizeof(buf), NULL);
+		send_all(fd, rq, strlen(rq));
+		CHECK(code == 200 && read_response(fd, buf, sizeof(buf), NULL) == 200, "keep-alive");
+		close(fd);
+	}
+
+	{ /* 20 MB body: 413 right after the headers */
+		const char *h = "POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Length: 20000000\r\n\r\n";
+		static char chunk[65536];
+		int fd = client_connect();
+		memset(chunk, 'a', sizeof(chunk));
+		send_all(fd, h, strlen(h));
+		send_all(fd, chunk, sizeof(chunk));
+		code = read_response(fd, buf, sizeof(buf), NULL);
+		CHECK(code == 413, "20 MB body: 413 after 64 KiB sent");
+		close(fd);
+	}
+
+	{ /* 1 MB of headers */
+		int fd = client_connect();
+		const char *h = "GET /health HTTP/1.1\r\nHost: x\r\n";
+		static char line[1024];
+		bool sent = send_all(fd, h, strlen(h));
+		memset(line, 'b', sizeof(line));
+		memcpy(line, "X-Junk: ", 8);
+		line[sizeof(line) - 2] = '\r';
+		line[sizeof(line) - 1] = '\n';
+		for (int i = 0; i < 1024 && sent; i++)
+			sent = send_all(fd, line, sizeof(line));
+		code = read_response(fd, buf, sizeof(buf), NULL);
+		printf("# 1 MB of headers: status %d, sent all: %d\n", code, sent);
+		CHECK(code == 400 || code == 413 || code == 431 || code == 0, "1 MB of headers refused");
+		close(fd);
+		code = roundtrip("GET", "/health", NULL, buf, sizeof(buf), &body);
+		CHECK(code == 200, "still serving after huge headers");
+	}
+
+	{ /* slowloris: one byte every 300 ms never completes a request */
+		const char *h = "GET /health HTTP/1.1\r\nX-Slow: ";
+		int fd = client_connect();
+		double t0 = now(), t;
+		bool open = send_all(fd, h, strlen(h));
+		while (open && now() - t0 < 8) {
+			usleep(300 * 1000);
+			open = send_all(fd, "a", 1);
+			if (open) {
+				char c;
+				ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
+				if (n == 0 || (n < 0 && errno != EAGAIN))
+					open = false;
+			}
+		}
+		t = now() - t0;
+		printf("# slowloris cut off after %.2f s\n", t);
+		CHECK(!open && t < lim.request_timeout_s + 1.5, "slowloris cut off at the request deadline");
+		close(fd);
+	}
+
+	{ /* a run longer than the idle timeout is not cut off */
+		code = roundtrip("POST", "/api/v1/execute", exec_body("slow3"), buf, sizeof(buf), &body);
+		CHECK(code == 200, "run longer than the idle timeout still answered");
+	}
+
+	{ /* client disconnects during a run: cancel exactly once */
+		char rq[512];
+		const char *b = exec_body("hang");
+		int fd = client_connect();
+		int before = atomic_load(&cancels), ex = atomic_load(&executes);
+		snprintf(rq, sizeof(rq), "POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
+			 strlen(b), b);
+		send_all(fd, rq, strlen(rq));
+		CHECK(wait_for(&executes, ex + 1, 3), "hanging run started");
+		close(fd);
+		CHECK(wait_for(&cancels, before + 1, 2), "disconnect cancels the run");
+		usleep(300 * 1000);
+		CHECK(atomic_load(&cancels) == before + 1, "cancelled exactly once");
+	}
+
+	{ /* connection cap: 8 open, the 9th is closed at once, /health works after */
+		int fds[8], extra;
+		char c;
+		for (int i = 0; i < 8; i++)
+			fds[i] = client_connect();
+		usleep(100 * 1000);
+		extra = client_connect();
+		{
+			struct timeval tv = {1, 0};
+			setsockopt(extra, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		}
+		CHECK(recv(extra, &c, 1, 0) == 0, "connection over the cap closed");
+		close(extra);
+		for (int i = 0; i < 8; i++)
+			close(fds[i]);
+		usleep(200 * 1000);
+		code = roundtrip("GET", "/health", NULL, buf, sizeof(buf), &body);
+		CHECK(code == 200, "serving again below the cap");
+	}
+
+	if (access("/usr/bin/curl", X_OK) == 0) {
+		char cmd[512];
+		FILE *p;
+		snprintf(cmd, sizeof(cmd),
+			 "curl -s --max-time 10 --unix-socket %s -o /dev/null -w '%%{http_code}' http://x/health", sock_path);
+		p = popen(cmd, "r");
+		CHECK(p && fgets(buf, 64, p) && strcmp(buf, "200") == 0, "curl GET /health");
+		if (p)
+			pclose(p);
+		snprintf(cmd, sizeof(cmd),
+			 "head -c 20000000 /dev/zero | curl -s --max-time 20 --unix-socket %s -o /dev/null -w '%%{http_code}' "
+			 "--data-binary @- http://x/api/v1/execute",
+			 sock_path);
+		p = popen(cmd, "r");
+		buf[0] = '\0';
+		CHECK(p && fgets(buf, 64, p) && strcmp(buf, "413") == 0, "curl 20 MB body: 413");
+		printf("# curl 20 MB: %s\n", buf);
+		if (p)
+			pclose(p);
+	} else
+		printf("ok %d - curl checks # SKIP curl not installed\n", ++n_test);
+
+	{ /* shutdown with a run in flight cancels it and removes the socket */
+		char rq[512];
+		const char *b = exec_body("hang");
+		int fd = client_connect();
+		int before = atomic_load(&cancels), ex = atomic_load(&executes);
+		snprintf(rq, sizeof(rq), "POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
+			 strlen(b), b);
+		send_all(fd, rq, strlen(rq));
+		wait_for(&executes, ex + 1, 3);
+		atomic_store(&stop, true);
+		pthread_join(th, NULL);
+		http_server_free(server);
+		CHECK(atomic_load(&cancels) == before + 1, "free cancels runs in flight");
+		CHECK(access(sock_path, F_OK) < 0, "free removes the socket");
+		close(fd);
+	}
+	event_base_free(base);
+	rmdir(dir);
+	printf("1..%d\n", n_test);
+	return n_failed ? 1 : 0;
+}

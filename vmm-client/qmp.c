@@ -1,0 +1,267 @@
+/* qmp.c: QMP over a UNIX stream socket with libevent bufferevents. QEMU
+ * writes one JSON object per line ("\r\n"); a line longer than QMP_LINE_MAX
+ * is a protocol violation and closes the connection. Ids are our own
+ * counter; QEMU echoes them verbatim, and an id we did not send is an error. */
+#include "qmp.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+struct qmp_pending {
+	struct qmp_pending *next;
+	json_int_t id;
+	qmp_reply_cb cb;
+	void *userdata;
+};
+
+struct qmp {
+	struct bufferevent *bev; /* owned, owns the fd */
+	struct qmp_pending *head, *tail;
+	json_int_t next_id;
+	qmp_event_cb event_cb;
+	qmp_closed_cb closed_cb;
+	void *userdata;
+	int dispatching; /* > 0 while user callbacks may run */
+	bool dead;       /* freed by the user during dispatch */
+	bool closed;
+};
+
+static void qmp_destroy(struct qmp *q)
+{
+	while (q->head) {
+		struct qmp_pending *p = q->head;
+		q->head = p->next;
+		free(p);
+	}
+	if (q->bev)
+		bufferevent_free(q->bev);
+	free(q);
+}
+
+void qmp_free(struct qmp *q)
+{
+	if (!q)
+		return;
+	if (q->dispatching) {
+		q->dead = true;
+		q->event_cb = NULL;
+		q->closed_cb = NULL;
+		if (q->bev)
+			bufferevent_disable(q->bev, EV_READ | EV_WRITE);
+		return;
+	}
+	qmp_destroy(q);
+}
+
+/* Fails every pending command, then tells the owner. */
+static void qmp_fail(struct qmp *q, const char *why)
+{
+	if (q->closed)
+		return;
+	q->closed = true;
+	bufferevent_disable(q->bev, EV_READ | EV_WRITE);
+	while (q->head && !q->dead) {
+		struct qmp_pending *p = q->head;
+		q->head = p->next;
+		if (!q->head)
+			q->tail = NULL;
+		if (p->cb)
+			p->cb(q, NULL, why, p->userdata);
+		free(p);
+	}
+	if (!q->dead && q->closed_cb)
+		q->closed_cb(q, why, q->userdata);
+}
+
+static void qmp_dispatch_line(struct qmp *q, const char *line, size_t len)
+{
+	json_error_t jerr;
+	json_auto_t *msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (!msg || !json_is_object(msg)) {
+		qmp_fail(q, "QMP: malformed message");
+		return;
+	}
+	if (json_object_get(msg, "QMP"))
+		return; /* greeting */
+
+	const char *event = json_string_value(json_object_get(msg, "event"));
+	if (event) {
+		if (q->event_cb)
+			q->event_cb(q, event, json_object_get(msg, "data"), q->userdata);
+		return;
+	}
+
+	json_t *id = json_object_get(msg, "id");
+	if (!json_is_integer(id) || !q->head || json_integer_value(id) != q->head->id) {
+		/* QEMU answers in order; anything else means we lost track. */
+		qmp_fail(q, "QMP: reply with an unexpected id");
+		return;
+	}
+	struct qmp_pending *p = q->head;
+	q->head = p->next;
+	if (!q->head)
+		q->tail = NULL;
+
+	json_t *ret = json_object_get(msg, "return");
+	json_t *err = json_object_get(msg, "error");
+	if (p->cb) {
+		if (ret)
+			p->cb(q, ret, NULL, p->userdata);
+		else {
+			const char *desc = json_string_value(json_object_get(err, "desc"));
+			p->cb(q, NULL, desc ? desc : "QMP: error without description", p->userdata);
+		}
+	}
+	free(p);
+}
+
+static void qmp_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct qmp *q = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	q->dispatching++;
+	while (!q->dead && !q->closed) {
+		size_t len;
+		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
+		if (!line) {
+			if (evbuffer_get_length(in) > QMP_LINE_MAX)
+				qmp_fail(q, "QMP: line too long");
+			break;
+		}
+		if (len > 0)
+			qmp_dispatch_line(q, line, len);
+		free(line);
+	}
+	q->dispatching--;
+	if (q->dead && !q->dispatching)
+		qmp_destroy(q);
+}
+
+static void qmp_bev_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct qmp *q = arg;
+
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	q->dispatching++;
+	qmp_fail(q, what & BEV_EVENT_EOF ? "QMP: connection closed" : "QMP: connection error");
+	q->dispatching--;
+	if (q->dead && !q->dispatching)
+		qmp_destroy(q);
+}
+
+int qmp_new(struct event_base *base, int fd, qmp_event_cb event_cb, qmp_closed_cb closed_cb, void *userdata,
+	    struct qmp **ret)
+{
+	struct qmp *q = calloc(1, sizeof(*q));
+	if (!q) {
+		close(fd);
+		return -ENOMEM;
+	}
+	q->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!q->bev) {
+		close(fd);
+		free(q);
+		return -ENOMEM;
+	}
+	q->event_cb = event_cb;
+	q->closed_cb = closed_cb;
+	q->userdata = userdata;
+	q->next_id = 1;
+	bufferevent_setcb(q->bev, qmp_read_cb, NULL, qmp_bev_event_cb, q);
+	bufferevent_enable(q->bev, EV_READ | EV_WRITE);
+
+	/* Capability negotiation is pipelined ahead of the first command. */
+	int r = qmp_execute(q, "qmp_capabilities", NULL, -1, NULL, NULL);
+	if (r < 0) {
+		qmp_destroy(q);
+		return r;
+	}
+	*ret = q;
+	return 0;
+}
+
+/* getfd needs the fd in the same sendmsg as (part of) the command; the
+ * output buffer must be empty so the bytes stay in order. */
+static int qmp_send_with_fd(struct qmp *q, const char *data, size_t len, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+	if (evbuffer_get_length(bufferevent_get_output(q->bev)) > 0)
+		return -EBUSY;
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+
+	ssize_t n = sendmsg(bufferevent_getfd(q->bev), &mh, MSG_NOSIGNAL);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < len)
+		return evbuffer_add(bufferevent_get_output(q->bev), data + n, len - (size_t)n) < 0 ? -ENOMEM : 0;
+	return 0;
+}
+
+int qmp_execute(struct qmp *q, const char *command, json_t *args, int pass_fd, qmp_reply_cb cb, void *userdata)
+{
+	json_auto_t *msg = json_object();
+	struct qmp_pending *p;
+	int r;
+
+	if (!msg) {
+		json_decref(args);
+		return -ENOMEM;
+	}
+	if (q->closed || q->dead) {
+		json_decref(args);
+		return -ENOTCONN;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		json_decref(args);
+		return -ENOMEM;
+	}
+	p->id = q->next_id++;
+	p->cb = cb;
+	p->userdata = userdata;
+	json_object_set_new(msg, "execute", json_string(command));
+	if (args)
+		json_object_set_new(msg, "arguments", args);
+	json_object_set_new(msg, "id", json_integer(p->id));
+
+	char *text = json_dumps(msg, JSON_COMPACT);
+	if (!text) {
+		free(p);
+		return -ENOMEM;
+	}
+	size_t len = strlen(text);
+	text[len] = '\n'; /* json_dumps' NUL becomes the line end */
+	if (pass_fd >= 0)
+		r = qmp_send_with_fd(q, text, len + 1, pass_fd);
+	else
+		r = bufferevent_write(q->bev, text, len + 1) < 0 ? -ENOMEM : 0;
+	free(text);
+	if (r < 0) {
+		free(p);
+		return r;
+	}
+	if (q->tail)
+		q->tail->next = p;
+	else
+		q->head = p;
+	q->tail = p;
+	return 0;
+}

@@ -1,0 +1,20 @@
+/* snapshot.h: the files of a snapshot template and how clones get at them.
+ * A template directory holds `ram` (guest RAM, written by the template VM
+ * through a share=on mapping), `state` (QEMU device state, ~50 KB) and
+ * `meta.json` (what it was made from; written last, atomically, so a
+ * directory without a valid meta.json is never loaded). */
+#pragma once
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* Loads the RAM file into a sealed memfd (F_SEAL_WRITE|SHRINK|GROW|SEAL),
+ * copying only non-zero pages. Clones map it private; nobody, including a
+ * compromised VMM, can write to it. Sets *ret_fd (O_CLOEXEC) and, if not
+ * NULL, *ret_copied (bytes copied). */
+int snapshot_load_ram(const char *ram_path, int *ret_fd, size_t *ret_copied);
+
+/* Writes `meta` to dir/meta.json via a temp file and rename. */
+int snapshot_meta_write(const char *dir, json_t *meta);
+/* Reads dir/meta.json; -ENOENT if absent, -EINVAL if unreadable. */
+int snapshot_meta_read(const char *dir, json_t **ret);

@@ -1,0 +1,26 @@
+/* spawn.h: the one function that starts a VMM process. Everything the child
+ * gets is explicit in struct vmm_launch: the binary, argv, environment and
+ * the fds it inherits (at the same numbers). The jail wraps this function;
+ * nothing else in runnerd forks a VMM. */
+#pragma once
+
+#include <sys/types.h>
+
+#define VMM_LAUNCH_MAX_FDS 8
+
+struct vmm_launch {
+	const char *path;          /* borrowed: absolute path of the VMM binary */
+	char *const *argv;         /* borrowed, NULL-terminated */
+	char *const *envp;         /* borrowed, NULL-terminated */
+	int keep_fds[VMM_LAUNCH_MAX_FDS]; /* inherited at the same number; -1 = unused */
+	int stdout_fd;             /* becomes the child's stdout and stderr; -1 = /dev/null */
+};
+
+/* Starts the child. It dies with SIGKILL if runnerd dies (PR_SET_PDEATHSIG),
+ * has every other fd closed and default signal dispositions. On success sets
+ * *ret_pid and *ret_pidfd (O_CLOEXEC pidfd for reaping on the event loop). */
+int vmm_spawn(const struct vmm_launch *launch, pid_t *ret_pid, int *ret_pidfd);
+
+/* SIGKILL through the pidfd, then wait for it (blocking: use after the
+ * event loop is done, or when exit is imminent). Returns the wait status. */
+int vmm_kill_and_reap(int pidfd);
