@@ -407,7 +407,7 @@ static void handle_execute(struct http_server *s, struct http_conn *c, struct ev
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
-	struct job_request parsed = {0}, *jreq;
+	struct job_request jreq = {0};
 	struct http_exec *e;
 	char *error = NULL;
 	const char *body;
@@ -422,7 +422,7 @@ static void handle_execute(struct http_server *s, struct http_conn *c, struct ev
 		send_error(req, 500, "out of memory");
 		return;
 	}
-	r = api_parse_execute(body, len, &s->lim, NULL, &parsed, &error);
+	r = api_parse_execute(body, len, &s->lim, NULL, &jreq, &error);
 	if (r < 0) {
 		int code = r == -EINVAL ? 400 : r == -EMSGSIZE ? 413 : 500;
 		log_debug("bad execute request CALLER_UID=%u: %s", (unsigned)c->uid, error ? error : strerror(-r));
@@ -430,28 +430,25 @@ static void handle_execute(struct http_server *s, struct http_conn *c, struct ev
 		free(error);
 		return;
 	}
-	jreq = malloc(sizeof(*jreq));
 	e = calloc(1, sizeof(*e));
-	if (!jreq || !e) {
-		free(jreq);
-		free(e);
-		api_request_clear(&parsed);
+	if (!e) {
+		api_request_clear(&jreq);
 		send_error(req, 500, "out of memory");
 		return;
 	}
-	*jreq = parsed;
-	memcpy(e->request_id, jreq->request_id, sizeof(e->request_id));
+	memcpy(e->request_id, jreq.request_id, sizeof(e->request_id));
 	e->req = req;
 	e->conn = c;
 	c->exec = e;
-	log_info("execute REQUEST_ID=%s LANGUAGE=%s CALLER_UID=%u", e->request_id, jreq->language,
+	log_info("execute REQUEST_ID=%s LANGUAGE=%s CALLER_UID=%u", e->request_id, jreq.language,
 		 (unsigned)c->uid);
 
 	e->in_execute = true;
-	r = s->ops.execute(s->ops.ctx, jreq, done_cb, e, &e->handle, &error);
+	/* On success the service moves the contents out of jreq (the pool
+	 * copies the struct and zeroes ours); the struct itself stays ours. */
+	r = s->ops.execute(s->ops.ctx, &jreq, done_cb, e, &e->handle, &error);
 	e->in_execute = false;
 	if (r >= 0) {
-		/* jreq belongs to the service now */
 		if (e->finished)
 			exec_forget(e);
 		else
@@ -466,13 +463,14 @@ static void handle_execute(struct http_server *s, struct http_conn *c, struct ev
 		send_error(req, 429, error ? error : "too many runs queued; retry later");
 	} else if (r == -ENODEV)
 		send_error(req, 503, error ? error : "language not available");
+	else if (r == -EINVAL) /* e.g. an extra file named like the program */
+		send_error(req, 400, error ? error : "invalid request");
 	else {
 		log_warn("execute REQUEST_ID=%s failed: %s", e->request_id, error ? error : strerror(-r));
 		send_error(req, 503, error ? error : strerror(-r));
 	}
 	free(error);
-	api_request_clear(jreq);
-	free(jreq);
+	api_request_clear(&jreq);
 	exec_forget(e);
 }
 

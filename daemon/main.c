@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,8 @@ static const char usage[] =
 	"  --queue-max N        requests waiting per language before 429 (default 64)\n"
 	"  --memory-mb N        guest RAM (default 512)\n"
 	"  --tb-size-mb N       TCG translation buffer per VM, 0 = QEMU default (default 64)\n"
+	"  --no-warm-clones     hand out clones straight after restore, without the no-op\n"
+	"                       warm-up job that primes them (TCG: costs ~100 ms per first job)\n"
 	"  --slowdown F         scale internal timeouts, e.g. for slow emulation (default\n"
 	"                       $RUNNERD_TEST_SLOWDOWN or 1)\n"
 	"  --verbose            debug logging\n"
@@ -60,6 +63,7 @@ struct options {
 	const char *qemu;
 	unsigned pool_size, queue_max, memory_mb, tb_size_mb;
 	double slowdown;
+	bool warm_clones;
 };
 
 static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret)
@@ -76,7 +80,7 @@ static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_SOCKET = 256, O_MODE, O_STATE, O_CACHE, O_ACCEL, O_KERNEL, O_IMAGES, O_LANGS, O_ONLY, O_QEMU,
-	       O_POOL, O_QUEUE, O_MEM, O_TB, O_SLOW, O_VERBOSE, O_HELP, O_VERSION };
+	       O_POOL, O_QUEUE, O_MEM, O_TB, O_SLOW, O_NOWARM, O_VERBOSE, O_HELP, O_VERSION };
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, O_SOCKET}, {"socket-mode", required_argument, NULL, O_MODE},
 		{"state-dir", required_argument, NULL, O_STATE}, {"cache-dir", required_argument, NULL, O_CACHE},
@@ -86,6 +90,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"pool-size", required_argument, NULL, O_POOL}, {"queue-max", required_argument, NULL, O_QUEUE},
 		{"memory-mb", required_argument, NULL, O_MEM}, {"tb-size-mb", required_argument, NULL, O_TB},
 		{"slowdown", required_argument, NULL, O_SLOW}, {"verbose", no_argument, NULL, O_VERBOSE},
+		{"no-warm-clones", no_argument, NULL, O_NOWARM},
 		{"help", no_argument, NULL, O_HELP},           {"version", no_argument, NULL, O_VERSION},
 		{0},
 	};
@@ -103,6 +108,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		.queue_max = 64,
 		.memory_mb = 512,
 		.tb_size_mb = 64,
+		.warm_clones = true,
 		.slowdown = env_slow ? strtod(env_slow, NULL) : 1.0,
 	};
 	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
@@ -130,6 +136,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_MEM: r = parse_uint(optarg, 64, 65536, &o->memory_mb); break;
 		case O_TB: r = parse_uint(optarg, 0, 4096, &o->tb_size_mb); break;
 		case O_SLOW: o->slowdown = strtod(optarg, NULL); break;
+		case O_NOWARM: o->warm_clones = false; break;
 		case 'v':
 		case O_VERBOSE: log_set_max_level(LOG_LEVEL_DEBUG); break;
 		case 'h':
@@ -230,6 +237,7 @@ int main(int argc, char **argv)
 		.memory_mb = o.memory_mb,
 		.tb_size_mb = o.tb_size_mb,
 		.slowdown = o.slowdown,
+		.warm_clones = o.warm_clones,
 	};
 	r = runner_new(base, &rc, &runner, &error);
 	if (r < 0) {

@@ -145,6 +145,7 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 			.max_restoring = 2,
 			.queue_max = cfg->queue_max,
 			.slowdown = cfg->slowdown,
+			.warm_clones = cfg->warm_clones,
 			.compile_wall_ms = (uint32_t)(30000 * cfg->slowdown),
 			.compile_cpu_ms = (uint32_t)(30000 * cfg->slowdown),
 			.pids = 64,
@@ -237,6 +238,15 @@ static int runner_execute(void *ctx, struct job_request *req, service_done_cb do
 			*ret_error = NULL;
 		return -ENOENT;
 	}
+	/* The API layer cannot know the program's file name; extra files must
+	 * not take it. */
+	for (size_t i = 1; i < req->n_files; i++)
+		if (strcmp(req->files[i].name, pool_language(pool)->file) == 0) {
+			if (asprintf(ret_error, "files[%zu].name: '%s' is the program's own file name", i - 1,
+				     pool_language(pool)->file) < 0)
+				*ret_error = NULL;
+			return -EINVAL;
+		}
 	if (pool_get_status(pool) != POOL_SERVING) {
 		const char *why = pool_get_status(pool) == POOL_STARTING ? "language is still starting (template being prepared)"
 									 : pool_get_error(pool);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <event2/event.h>
+#include <stdbool.h>
 
 #include "service.h"
 
@@ -21,6 +22,7 @@ struct runner_config {
 	unsigned memory_mb;
 	unsigned tb_size_mb;
 	double slowdown;
+	bool warm_clones;
 };
 
 struct runner;

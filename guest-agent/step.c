@@ -81,6 +81,9 @@ static __attribute__((noreturn)) void child_exec(const struct step_spec *s, stru
 		_exit(127);
 	if (write(cg->procs_fd, "0", 1) != 1)
 		child_fail("joining the step cgroup");
+	/* Inherited from the agent's -1000; a job must be the OOM victim. */
+	if (sys_write_file(AT_FDCWD, "/proc/self/oom_score_adj", "0") < 0)
+		child_fail("oom_score_adj");
 	if (chdir(WORK_DIR) < 0)
 		child_fail("chdir " WORK_DIR);
 	set_limit(RLIMIT_CPU, cpu_s, cpu_s + 1);

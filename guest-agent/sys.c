@@ -67,6 +67,7 @@ static void loopback_up(void)
 void sys_boot(void)
 {
 	const unsigned long safe = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	int r;
 
 	do_mount("proc", "/proc", "proc", safe, NULL);
 	do_mount("sysfs", "/sys", "sysfs", safe, NULL);
@@ -82,8 +83,13 @@ void sys_boot(void)
 	do_mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k");
 	do_mount("tmpfs", WORK_DIR, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,uid=1000,gid=1000,size=65536k");
 	do_mount("cgroup2", "/sys/fs/cgroup", "cgroup2", safe, "nsdelegate");
-	if (sys_write_file(AT_FDCWD, "/sys/fs/cgroup/cgroup.subtree_control", "+memory +pids") < 0)
-		log_msg("cgroup controllers: %s", strerror(errno));
+	r = sys_write_file(AT_FDCWD, "/sys/fs/cgroup/cgroup.subtree_control", "+memory +pids");
+	if (r < 0)
+		log_msg("cgroup controllers: %s", strerror(-r));
+	/* The agent must survive any OOM; steps reset this before exec. */
+	r = sys_write_file(AT_FDCWD, "/proc/self/oom_score_adj", "-1000");
+	if (r < 0)
+		log_msg("oom_score_adj: %s", strerror(-r));
 	if (sethostname("runner", 6) < 0)
 		log_msg("sethostname: %s", strerror(errno));
 	loopback_up();

@@ -88,6 +88,7 @@ static unsigned *state_counter(struct pool *p, enum vm_state s)
 {
 	switch (s) {
 	case VM_RESTORING:
+	case VM_WARMING:
 		return &p->n_restoring;
 	case VM_READY:
 		return &p->n_ready;
@@ -183,15 +184,23 @@ static void job_fail(struct pool_job *job, enum job_status status, const char *w
 	job_complete(job);
 }
 
+static void vm_restore_failed(struct vm *vm, const char *why)
+{
+	struct pool *p = vm->pool;
+
+	p->restore_failures++;
+	p->consecutive_failures++;
+	pool_notify(p, 4, "%s: restore of %s failed: %s", p->cfg.lang->name, vmm_id(vm->vmm), why);
+	vm_discard(vm);
+}
+
 static void vm_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct vm *vm = arg;
-	struct pool *p = vm->pool;
 
-	if (vm->state == VM_RESTORING) {
-		p->restore_failures++;
-		p->consecutive_failures++;
-		pool_notify(p, 4, "%s: restore of %s timed out", p->cfg.lang->name, vmm_id(vm->vmm));
+	if (vm->state == VM_RESTORING || vm->state == VM_WARMING) {
+		vm_restore_failed(vm, "timed out");
+		return;
 	} else if (vm->job) {
 		/* The host deadline: the agent's own wall limit should have fired
 		 * first; if it did not, the guest is not cooperating. */
@@ -229,9 +238,8 @@ static void pool_dispatch(struct pool *p)
 	}
 }
 
-static void vm_ready_cb(struct vmm *vmm, void *arg)
+static void vm_make_ready(struct vm *vm)
 {
-	struct vm *vm = arg;
 	struct pool *p = vm->pool;
 
 	evtimer_del(vm->timer);
@@ -240,6 +248,53 @@ static void vm_ready_cb(struct vmm *vmm, void *arg)
 	p->last_restore_us = (now_ns() - vm->started_ns) / 1000;
 	vm_set_state(vm, VM_READY);
 	pool_dispatch(p);
+}
+
+static void vm_warm_paused_cb(struct vmm *vmm, const char *error, void *arg)
+{
+	if (error)
+		vm_restore_failed(arg, error);
+	else
+		vm_make_ready(arg);
+}
+
+/* The warm-up job: `true`, no files, no user data. It runs the agent's
+ * whole job path once (frame read, reseed, tmpfs, cgroup, fork, exec) so
+ * that path is translated before a user waits on it. */
+static void vm_warm_resumed_cb(struct vmm *vmm, const char *error, void *arg)
+{
+	struct vm *vm = arg;
+	uint8_t entropy[RD_ENTROPY_MIN];
+	struct rd_job job = {
+		.entropy = entropy,
+		.entropy_len = sizeof(entropy),
+		.run_argv = {"true", NULL},
+		.run_argc = 1,
+		.limits = {.wall_ms = (uint32_t)(5000 * vm->pool->cfg.slowdown), .output_bytes = 1024},
+	};
+
+	if (error) {
+		vm_restore_failed(vm, error);
+		return;
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	job.realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy) || vmm_send_job(vmm, &job, 64u << 10) < 0)
+		vm_restore_failed(vm, "could not send the warm-up job");
+}
+
+static void vm_ready_cb(struct vmm *vmm, void *arg)
+{
+	struct vm *vm = arg;
+
+	if (!vm->pool->cfg.warm_clones) {
+		vm_make_ready(vm);
+		return;
+	}
+	vm_set_state(vm, VM_WARMING);
+	if (vmm_resume(vmm, vm_warm_resumed_cb, vm) < 0)
+		vm_restore_failed(vm, "could not resume for warm-up");
 }
 
 static void vm_ack_cb(struct vmm *vmm, void *arg)
@@ -254,6 +309,13 @@ static void vm_result_cb(struct vmm *vmm, const struct rd_result *rr, void *arg)
 	struct vm *vm = arg;
 	struct pool_job *job = vm->job;
 
+	if (vm->state == VM_WARMING) {
+		if (!rr->run.present || rr->run.exit_code != 0)
+			vm_restore_failed(vm, "warm-up job failed");
+		else if (vmm_pause(vmm, vm_warm_paused_cb, vm) < 0)
+			vm_restore_failed(vm, "could not pause after warm-up");
+		return;
+	}
 	if (!job || vm->state != VM_RUNNING) {
 		vm_discard(vm);
 		return;
@@ -272,10 +334,9 @@ static void vm_failed_cb(struct vmm *vmm, const char *why, void *arg)
 	struct vm *vm = arg;
 	struct pool *p = vm->pool;
 
-	if (vm->state == VM_RESTORING) {
-		p->restore_failures++;
-		p->consecutive_failures++;
-		pool_notify(p, 4, "%s: restore of %s failed: %s", p->cfg.lang->name, vmm_id(vmm), why);
+	if (vm->state == VM_RESTORING || vm->state == VM_WARMING) {
+		vm_restore_failed(vm, why);
+		return;
 	} else if (vm->job) {
 		job_fail(vm->job, JOB_SANDBOX_ERROR, why);
 	} else {

@@ -10,6 +10,7 @@
 
 #include <event2/event.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "job.h"
@@ -34,6 +35,7 @@ struct pool_config {
 	unsigned max_restoring;      /* concurrent restores */
 	unsigned queue_max;          /* waiting requests before 429 */
 	double slowdown;             /* scales the pool's own timeouts (>= 1) */
+	bool warm_clones;            /* run a no-op job in each clone before it is READY */
 	uint32_t compile_wall_ms;
 	uint32_t compile_cpu_ms;
 	uint32_t pids;

@@ -5,6 +5,8 @@ bool vm_state_transition_valid(enum vm_state from, enum vm_state to)
 {
 	switch (from) {
 	case VM_RESTORING:
+		return to == VM_WARMING || to == VM_READY || to == VM_DISCARDED;
+	case VM_WARMING:
 		return to == VM_READY || to == VM_DISCARDED;
 	case VM_READY:
 		return to == VM_LEASED || to == VM_DISCARDED;
@@ -23,6 +25,8 @@ const char *vm_state_to_string(enum vm_state s)
 	switch (s) {
 	case VM_RESTORING:
 		return "restoring";
+	case VM_WARMING:
+		return "warming";
 	case VM_READY:
 		return "ready";
 	case VM_LEASED:

@@ -45,6 +45,7 @@ struct vmm {
 	bool failed;
 	bool migrating;        /* vmm_save() or restore waiting for MIGRATION completed */
 	vmm_done_cb save_cb;
+	int save_fd; /* borrowed, for getfd */
 	void *save_userdata;
 	uint32_t job_id;
 };
@@ -270,9 +271,24 @@ static void vmm_frame_cb(struct channel *ch, const struct rd_frame_hdr *hdr, con
 		v->cbs->result(v, &res, v->userdata);
 		return;
 	}
-	case RD_FRAME_ERROR:
-		vmm_fail(v, "agent reported an error");
+	case RD_FRAME_ERROR: {
+		/* The message is guest-controlled: keep printable ASCII, bounded. */
+		struct rd_tlv_iter it;
+		uint16_t tag;
+		const uint8_t *val;
+		uint32_t len;
+		char why[160] = "agent reported an error";
+		rd_tlv_iter_init(&it, payload, hdr->len);
+		if (rd_tlv_next(&it, &tag, &val, &len) == 1 && tag == RD_TAG_MESSAGE) {
+			size_t n = strlen(why);
+			n += (size_t)snprintf(why + n, sizeof(why) - n, ": ");
+			for (uint32_t i = 0; i < len && val[i] && n + 1 < sizeof(why); i++)
+				why[n++] = val[i] >= 0x20 && val[i] < 0x7f ? (char)val[i] : '?';
+			why[n] = 0;
+		}
+		vmm_fail(v, why);
 		return;
+	}
 	default:
 		vmm_fail(v, "agent sent an unexpected frame");
 		return;
@@ -415,22 +431,37 @@ int vmm_restore(struct event_base *base, const struct vmm_config *cfg, int ram_f
 	return 0;
 }
 
+/* getfd carries the fd as SCM_RIGHTS, which must not be interleaved with
+ * queued bytes: it is sent once the earlier commands were answered. */
+static void vmm_save_caps_cb(struct qmp *qmp, json_t *ret, const char *error, void *arg)
+{
+	struct vmm *v = arg;
+	int r;
+
+	if (error) {
+		vmm_qmp_must_succeed_cb(qmp, ret, error, arg);
+		return;
+	}
+	r = qmp_execute(v->qmp, "getfd", json_pack("{s:s}", "fdname", "snapshot"), v->save_fd,
+			vmm_qmp_must_succeed_cb, v);
+	if (r >= 0)
+		r = qmp_execute(v->qmp, "migrate", json_pack("{s:s}", "uri", "fd:snapshot"), -1,
+				vmm_qmp_must_succeed_cb, v);
+	if (r < 0)
+		vmm_qmp_must_succeed_cb(qmp, NULL, "could not start the migration", arg);
+}
+
 int vmm_save(struct vmm *v, int state_fd, vmm_done_cb cb, void *userdata)
 {
 	int r;
 
 	v->save_cb = cb;
 	v->save_userdata = userdata;
+	v->save_fd = state_fd;
 	v->migrating = true;
 	r = qmp_execute(v->qmp, "stop", NULL, -1, vmm_qmp_must_succeed_cb, v);
 	if (r >= 0)
-		r = qmp_execute(v->qmp, "migrate-set-capabilities", migrate_caps(), -1, vmm_qmp_must_succeed_cb, v);
-	if (r >= 0)
-		r = qmp_execute(v->qmp, "getfd", json_pack("{s:s}", "fdname", "snapshot"), state_fd,
-				vmm_qmp_must_succeed_cb, v);
-	if (r >= 0)
-		r = qmp_execute(v->qmp, "migrate", json_pack("{s:s}", "uri", "fd:snapshot"), -1,
-				vmm_qmp_must_succeed_cb, v);
+		r = qmp_execute(v->qmp, "migrate-set-capabilities", migrate_caps(), -1, vmm_save_caps_cb, v);
 	if (r < 0) {
 		v->save_cb = NULL;
 		v->migrating = false;
@@ -451,16 +482,26 @@ static void vmm_op_reply_cb(struct qmp *qmp, json_t *ret, const char *error, voi
 	op.cb(op.vmm, error, op.userdata);
 }
 
-int vmm_resume(struct vmm *v, vmm_done_cb cb, void *userdata)
+static int vmm_simple(struct vmm *v, const char *command, vmm_done_cb cb, void *userdata)
 {
 	struct vmm_op *op = malloc(sizeof(*op));
 	if (!op)
 		return -ENOMEM;
 	*op = (struct vmm_op){v, cb, userdata};
-	int r = qmp_execute(v->qmp, "cont", NULL, -1, vmm_op_reply_cb, op);
+	int r = qmp_execute(v->qmp, command, NULL, -1, vmm_op_reply_cb, op);
 	if (r < 0)
 		free(op);
 	return r;
+}
+
+int vmm_resume(struct vmm *v, vmm_done_cb cb, void *userdata)
+{
+	return vmm_simple(v, "cont", cb, userdata);
+}
+
+int vmm_pause(struct vmm *v, vmm_done_cb cb, void *userdata)
+{
+	return vmm_simple(v, "stop", cb, userdata);
 }
 
 int vmm_send_job(struct vmm *v, const struct rd_job *job, size_t budget)

@@ -59,8 +59,9 @@ int vmm_restore(struct event_base *base, const struct vmm_config *cfg, int ram_f
 /* Pauses the guest and writes its device state to state_fd (RAM stays in
  * the shared file). cb runs once, with error NULL on success. */
 int vmm_save(struct vmm *vmm, int state_fd, vmm_done_cb cb, void *userdata);
-/* QMP cont. */
+/* QMP cont and stop. */
 int vmm_resume(struct vmm *vmm, vmm_done_cb cb, void *userdata);
+int vmm_pause(struct vmm *vmm, vmm_done_cb cb, void *userdata);
 /* Sends a job; `budget` bounds the bytes the guest may send until the next
  * job. ack and result callbacks follow. */
 int vmm_send_job(struct vmm *vmm, const struct rd_job *job, size_t budget);

@@ -107,7 +107,10 @@ static int fake_execute(void *ctx, struct job_request *req, service_done_cb done
 	else if (strcmp(req->language, "hang") != 0)
 		return -ENOENT;
 	x = calloc(1, sizeof(*x));
-	x->req = req;
+	/* like the pool: move the request's contents, leave the struct */
+	x->req = malloc(sizeof(*x->req));
+	*x->req = *req;
+	*req = (struct job_request){0};
 	x->done = done;
 	x->userdata = userdata;
 	atomic_fetch_add(&executes, 1);

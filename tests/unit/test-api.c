@@ -1,0 +1,337 @@
+/* test-api.c: unit tests of daemon/api.c, mostly hostile requests: malformed
+ * JSON, duplicate keys, deep nesting, wrong types, unknown fields, limits
+ * that are negative (400) or huge (clamped), NUL and invalid UTF-8 in code,
+ * bad base64, bad and duplicate file names, oversized parts; and rendering
+ * of results: invalid UTF-8 replaced with a lossy flag, NUL preserved, the
+ * base64 variant, timeouts reported as exit code 124. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+static int n_test, n_failed;
+#define CHECK(cond, name)                                                                     \
+	do {                                                                                  \
+		n_test++;                                                                     \
+		if (cond)                                                                     \
+			printf("ok %d - %s\n", n_test, name);                                 \
+		else {                                                                        \
+			printf("not ok %d - %s (line %d)\n", n_test, name, __LINE__);         \
+			n_failed++;                                                           \
+		}                                                                             \
+	} while (0)
+
+static struct api_limits lim;
+
+/* Parses `body`; returns the result and leaves the error text in last_error. */
+static char last_error[512];
+static struct job_request req;
+
+static int parse(const char *body, size_t len)
+{
+	char *err = NULL;
+	int r;
+
+	api_request_clear(&req);
+	last_error[0] = '\0';
+	r = api_parse_execute(body, len, &lim, "main.py", &req, &err);
+	if (r < 0) {
+		snprintf(last_error, sizeof(last_error), "%s", err ? err : "(no message)");
+		free(err);
+	}
+	return r;
+}
+#define P(s) parse(s, sizeof(s) - 1)
+
+/* The call failed with r and the message contains `needle`. */
+static bool fails(int r, int want, const char *needle)
+{
+	if (r == want && strstr(last_error, needle))
+		return true;
+	printf("# r=%d error: %s\n", r, last_error);
+	return false;
+}
+
+static void test_parse(void)
+{
+	int r;
+
+	r = P("{\"language\":\"python\",\"code\":\"print(1)\\n\"}");
+	CHECK(r == 0 && strcmp(req.language, "python") == 0 && req.n_files == 1 &&
+		      strcmp(req.files[0].name, "main.py") == 0 && req.files[0].len == 9 &&
+		      memcmp(req.files[0].data, "print(1)\n", 9) == 0,
+	      "minimal request");
+	CHECK(r == 0 && req.timeout_ms == 10000 && req.cpu_ms == 10000 && req.memory_kb == 256 * 1024 &&
+		      req.output_bytes == 64 * 1024 && !req.base64_output,
+	      "defaults applied");
+	CHECK(r == 0 && strlen(req.request_id) == 16 && strspn(req.request_id, "0123456789abcdef") == 16 &&
+		      req.arrival_ns > 0,
+	      "request id and arrival time");
+	{
+		char *err = NULL;
+		struct job_request q = {0};
+		const char *b = "{\"language\":\"c\",\"code\":\"x\"}";
+		r = api_parse_execute(b, strlen(b), &lim, NULL, &q, &err);
+		free(err);
+		CHECK(r == 0 && q.files[0].name == NULL, "no default file name: files[0].name left NULL");
+		api_request_clear(&q);
+	}
+
+	r = P("{\"language\":\"python\",\"code\":\"x\",\"timeout\":2.5,\"cpu_time\":1,\"memory_mb\":64,"
+	      "\"output_limit\":1000,\"encoding\":\"base64\",\"stdin\":\"a\\u0000b\"}");
+	CHECK(r == 0 && req.timeout_ms == 2500 && req.cpu_ms == 1000 && req.memory_kb == 64 * 1024 &&
+		      req.output_bytes == 1000 && req.base64_output && req.stdin_len == 3 &&
+		      memcmp(req.stdin_data, "a\0b", 3) == 0,
+	      "all limits, NUL kept in stdin");
+	r = P("{\"language\":\"python\",\"code\":\"x\",\"timeout\":1e9,\"cpu_time\":99999,\"memory_mb\":"
+	      "9223372036854775807,\"output_limit\":100000000000}");
+	CHECK(r == 0 && req.timeout_ms == 60000 && req.cpu_ms == 60000 && req.memory_kb == 1024 * 1024 &&
+		      req.output_bytes == 1024 * 1024,
+	      "huge limits clamped to the maxima");
+	r = P("{\"language\":\"python\",\"code\":\"x\",\"timeout\":0.0001}");
+	CHECK(r == 0 && req.timeout_ms == 1, "tiny timeout rounds up to 1 ms");
+	r = P("{\"language\":\"python\",\"code\":\"x\",\"timeout\":5}");
+	CHECK(r == 0 && req.cpu_ms == 5000, "cpu_time defaults to the timeout");
+
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"timeout\":-1}"), -EINVAL, "'timeout'"),
+	      "negative timeout");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"timeout\":0}"), -EINVAL, "'timeout'"), "zero timeout");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"memory_mb\":-5}"), -EINVAL, "'memory_mb'"),
+	      "negative memory");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"memory_mb\":1.5}"), -EINVAL,
+		    "'memory_mb' must be an integer"),
+	      "real memory_mb");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"output_limit\":0}"), -EINVAL, "'output_limit'"),
+	      "zero output limit");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"timeout\":\"10\"}"), -EINVAL,
+		    "'timeout' must be a number of seconds, not a string"),
+	      "timeout as a string");
+	CHECK(fails(P("{\"language\":7,\"code\":\"x\"}"), -EINVAL, "'language' must be a string, not a number"),
+	      "language as a number");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":[\"x\"]}"), -EINVAL, "'code' must be a string, not an array"),
+	      "code as an array");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"encoding\":\"latin1\"}"), -EINVAL, "'encoding'"),
+	      "unknown encoding");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"extra\":1}"), -EINVAL, "unknown field 'extra'"),
+	      "unknown field named");
+	CHECK(fails(P("{\"language\":\"python\"}"), -EINVAL, "'code' or 'code_b64' is required"), "no code");
+	CHECK(fails(P("{\"code\":\"x\"}"), -EINVAL, "'language' is required"), "no language");
+	CHECK(fails(P("{\"language\":\"py thon\",\"code\":\"x\"}"), -EINVAL, "'language'"), "bad language name");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"code_b64\":\"eA==\"}"), -EINVAL, "only one of"),
+	      "code and code_b64");
+
+	/* malformed JSON */
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\""), -EINVAL, "invalid JSON"), "truncated JSON");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\"} trailing"), -EINVAL, "invalid JSON"),
+	      "trailing garbage");
+	CHECK(fails(P(""), -EINVAL, "invalid JSON"), "empty body");
+	CHECK(fails(P("[1,2]"), -EINVAL, "must be a JSON object"), "array body");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"code\":\"y\"}"), -EINVAL, "duplicate"),
+	      "duplicate keys");
+	CHECK(fails(P("{\"language\":\"python\",\"co\\u0000de\":\"x\"}"), -EINVAL, "invalid JSON"), "NUL in a key");
+	CHECK(fails(parse("{\"language\":\"python\",\"code\":\"\xff\"}", 29), -EINVAL, "invalid JSON"),
+	      "invalid UTF-8 in code");
+	{
+		char deep[200];
+		size_t n = 0;
+		n += (size_t)sprintf(deep, "{\"language\":\"python\",\"code\":\"x\",\"files\":");
+		for (int i = 0; i < 40; i++)
+			deep[n++] = '[';
+		for (int i = 0; i < 40; i++)
+			deep[n++] = ']';
+		deep[n++] = '}';
+		CHECK(fails(parse(deep, n), -EINVAL, "nested deeper than 32"), "deep nesting");
+		CHECK(fails(P("{\"language\":\"python\",\"code\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\","
+			      "\"files\":{}}"),
+			    -EINVAL, "'files' must be an array"),
+		      "brackets inside strings do not count as nesting");
+	}
+
+	/* NUL and base64 */
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"a\\u0000b\"}"), -EINVAL, "code_b64"),
+	      "NUL in code: 400 pointing to code_b64");
+	r = P("{\"language\":\"python\",\"code_b64\":\"/wBh\"}");
+	CHECK(r == 0 && req.files[0].len == 3 && memcmp(req.files[0].data, "\xff\0a", 3) == 0,
+	      "code_b64 accepted byte-exact");
+	CHECK(fails(P("{\"language\":\"python\",\"code_b64\":\"/wB\"}"), -EINVAL, "not valid base64"),
+	      "bad base64 length");
+	CHECK(fails(P("{\"language\":\"python\",\"code_b64\":\"/w B h\"}"), -EINVAL, "not valid base64"),
+	      "whitespace in base64");
+	CHECK(fails(P("{\"language\":\"python\",\"code_b64\":\"Zh==\"}"), -EINVAL, "not valid base64"),
+	      "non-canonical base64");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"stdin_b64\":\"***\"}"), -EINVAL, "'stdin_b64'"),
+	      "bad stdin_b64");
+
+	/* files */
+	r = P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"a.txt\",\"content\":\"A\"},"
+	      "{\"name\":\"b.bin\",\"content_b64\":\"AAE=\"}]}");
+	CHECK(r == 0 && req.n_files == 3 && strcmp(req.files[1].name, "a.txt") == 0 && req.files[1].len == 1 &&
+		      strcmp(req.files[2].name, "b.bin") == 0 && req.files[2].len == 2,
+	      "extra files after the program");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"..\",\"content\":\"\"}]}"),
+		    -EINVAL, "files[0].name is not a valid file name"),
+	      "file name ..");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"a/b\",\"content\":\"\"}]}"),
+		    -EINVAL, "not a valid file name"),
+	      "file name a/b");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"\",\"content\":\"\"}]}"),
+		    -EINVAL, "not a valid file name"),
+	      "empty file name");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"a\\u0000b\",\"content\":\"\"}]}"),
+		    -EINVAL, "not a valid file name"),
+	      "NUL in a file name");
+	{
+		char body[600], name[301];
+		memset(name, 'n', 300);
+		name[300] = '\0';
+		snprintf(body, sizeof(body),
+			 "{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"%s\",\"content\":\"\"}]}", name);
+		CHECK(fails(parse(body, strlen(body)), -EINVAL, "not a valid file name"), "300-byte file name");
+		CHECK(strstr(last_error, "nnnn") == NULL, "the name is not echoed back");
+	}
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"a\",\"content\":\"\"},"
+		      "{\"name\":\"a\",\"content\":\"\"}]}"),
+		    -EINVAL, "duplicates files[0].name"),
+	      "duplicate file names");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"main.py\",\"content\":\"\"}]}"),
+		    -EINVAL, "program's own file name"),
+	      "file named like the program");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"a\"}]}"), -EINVAL,
+		    "needs 'content'"),
+	      "file without content");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"a\",\"content\":\"\",\"mode\":7}]}"),
+		    -EINVAL, "files[0]: unknown field"),
+	      "unknown field in a file");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[\"a\"]}"), -EINVAL,
+		    "files[0] must be an object"),
+	      "file as a string");
+	{
+		char body[2048];
+		size_t n = (size_t)sprintf(body, "{\"language\":\"python\",\"code\":\"x\",\"files\":[");
+		for (int i = 0; i < 17; i++)
+			n += (size_t)sprintf(body + n, "%s{\"name\":\"f%d\",\"content\":\"\"}", i ? "," : "", i);
+		n += (size_t)sprintf(body + n, "]}");
+		CHECK(fails(parse(body, n), -EINVAL, "at most 16"), "17 files");
+	}
+
+	/* sizes */
+	{
+		struct api_limits small = lim;
+		char *err = NULL;
+		struct job_request q = {0};
+		const char *b = "{\"language\":\"python\",\"code\":\"0123456789\","
+				"\"files\":[{\"name\":\"a\",\"content\":\"0123456789\"}]}";
+		small.max_source_bytes = 15;
+		r = api_parse_execute(b, strlen(b), &small, NULL, &q, &err);
+		CHECK(r == -EMSGSIZE && err && strstr(err, "code plus files"), "code + files over the budget: 413");
+		free(err);
+		err = NULL;
+		small.max_body_bytes = 10;
+		r = api_parse_execute(b, strlen(b), &small, NULL, &q, &err);
+		CHECK(r == -EMSGSIZE, "body over max_body_bytes");
+		free(err);
+		err = NULL;
+		small = lim;
+		small.max_stdin_bytes = 2;
+		b = "{\"language\":\"python\",\"code\":\"x\",\"stdin_b64\":\"AAAA\"}";
+		r = api_parse_execute(b, strlen(b), &small, NULL, &q, &err);
+		CHECK(r == -EMSGSIZE && err && strstr(err, "stdin"), "stdin over its limit (checked before decoding)");
+		free(err);
+	}
+	api_request_clear(&req);
+}
+
+static json_t *render(struct job_request *rq, struct job_result *res)
+{
+	return api_render_result(rq, res);
+}
+
+static void test_render(void)
+{
+	struct job_request rq = {.timeout_ms = 10000, .cpu_ms = 10000, .memory_kb = 262144, .output_bytes = 65536};
+	struct job_result res = {.status = JOB_OK};
+	uint8_t out[] = "ok\xff\0x", err[] = "e";
+	json_auto_t *j = NULL;
+	json_t *v;
+
+	strcpy(rq.request_id, "0123456789abcdef");
+	res.run = (struct job_step){.present = true, .exit_code = 3, .out = out, .out_len = 5, .err = err, .err_len = 1,
+				    .wall_ms = 12, .cpu_ms = 5, .peak_memory_kb = 1000};
+	res.t.total_us = 15500;
+	res.t.queue_us = 1234;
+	j = render(&rq, &res);
+	v = json_object_get(j, "stdout");
+	CHECK(j && json_integer_value(json_object_get(j, "exit_code")) == 3 &&
+		      strcmp(json_string_value(json_object_get(j, "status")), "ok") == 0,
+	      "exit code and status");
+	CHECK(v && json_string_length(v) == 7 && memcmp(json_string_value(v), "ok\xef\xbf\xbd\0x", 7) == 0,
+	      "invalid UTF-8 replaced, NUL kept");
+	CHECK(json_is_true(json_object_get(j, "stdout_lossy")) && json_is_false(json_object_get(j, "stderr_lossy")),
+	      "lossy flags");
+	CHECK(json_is_null(json_object_get(j, "signal")) && json_is_null(json_object_get(j, "compile")),
+	      "no signal, no compile step");
+	CHECK(json_real_value(json_object_get(json_object_get(j, "timings"), "queue_ms")) == 1.234 &&
+		      json_integer_value(json_object_get(j, "wall_time_ms")) == 16,
+	      "timings in ms with us precision");
+	{
+		char *s = json_dumps(j, JSON_COMPACT);
+		json_auto_t *back = json_loads(s, JSON_ALLOW_NUL, NULL);
+		CHECK(s && back && strstr(s, "\\u0000"), "serializes as valid JSON with \\u0000");
+		free(s);
+	}
+	json_decref(j);
+
+	rq.base64_output = true;
+	j = render(&rq, &res);
+	CHECK(j && strcmp(json_string_value(json_object_get(j, "stdout_b64")), "b2v/AHg=") == 0 &&
+		      !json_object_get(j, "stdout") && !json_object_get(j, "stdout_lossy"),
+	      "base64 output byte-exact");
+	json_decref(j);
+	rq.base64_output = false;
+
+	res.status = JOB_TIMEOUT;
+	res.run.exit_code = -1;
+	res.run.signal = 9;
+	res.run.limits_hit = 1 /* RD_LIMIT_WALL */ | (1u << 3) /* RD_LIMIT_STDOUT */;
+	j = render(&rq, &res);
+	CHECK(j && json_integer_value(json_object_get(j, "exit_code")) == 124 &&
+		      json_is_true(json_object_get(j, "timed_out")) &&
+		      json_integer_value(json_object_get(j, "signal")) == 9 &&
+		      strcmp(json_string_value(json_object_get(j, "signal_name")), "SIGKILL") == 0 &&
+		      json_is_true(json_object_get(j, "stdout_truncated")),
+	      "timeout: exit 124, signal, truncation");
+	json_decref(j);
+
+	res = (struct job_result){.status = JOB_COMPILE_ERROR};
+	res.compile = (struct job_step){.present = true, .exit_code = 1, .err = err, .err_len = 1};
+	res.message = (char *)"compiler said no";
+	j = render(&rq, &res);
+	v = json_object_get(j, "compile");
+	CHECK(j && json_integer_value(json_object_get(v, "exit_code")) == 1 &&
+		      strcmp(json_string_value(json_object_get(v, "stderr")), "e") == 0 &&
+		      json_is_null(json_object_get(j, "exit_code")) &&
+		      strcmp(json_string_value(json_object_get(j, "status")), "compile_error") == 0 &&
+		      strcmp(json_string_value(json_object_get(j, "message")), "compiler said no") == 0,
+	      "compile error rendered");
+	json_decref(j);
+
+	res = (struct job_result){.status = JOB_SANDBOX_ERROR};
+	j = render(&rq, &res);
+	CHECK(j && json_is_null(json_object_get(j, "exit_code")) &&
+		      strcmp(json_string_value(json_object_get(j, "stdout")), "") == 0 &&
+		      json_is_null(json_object_get(j, "vm_id")),
+	      "sandbox error without a run step");
+	json_decref(j);
+	j = NULL;
+}
+
+int main(void)
+{
+	api_limits_init(&lim);
+	test_parse();
+	test_render();
+	printf("1..%d\n", n_test);
+	return n_failed ? 1 : 0;
+}
