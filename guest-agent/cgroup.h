@@ -14,7 +14,10 @@ struct cg {
 	char path[64];
 };
 
-#define CG_INIT { .dirfd = -1, .procs_fd = -1, .events_fd = -1 }
+#define CG_INIT                                                                                              \
+	{                                                                                                    \
+		.dirfd = -1, .procs_fd = -1, .events_fd = -1                                                 \
+	}
 
 /* Creates /sys/fs/cgroup/step<n> with the given limits. */
 int cg_create(struct cg *cg, unsigned n, uint64_t memory_bytes, uint32_t pids);

@@ -71,22 +71,22 @@ static int write_files(const struct rd_job *job, char *errmsg, size_t size)
 }
 
 int job_run(const struct rd_job *job, int sigfd, uint64_t t_job_ns, struct rd_result *res,
-            struct step_io io[2], char *errmsg, size_t errmsg_size)
+	    struct step_io io[2], char *errmsg, size_t errmsg_size)
 {
 	const struct rd_limits *l = &job->limits;
 	uint32_t tmpfs_kb = or_default(l->tmpfs_kb, JOB_DEFAULT_TMPFS_KB);
 	uint32_t output = or_default(l->output_bytes, JOB_DEFAULT_OUTPUT_BYTES);
 	struct step_spec s = {
-		.memory_kb = or_default(l->memory_kb, JOB_DEFAULT_MEMORY_KB),
-		.pids = or_default(l->pids, JOB_DEFAULT_PIDS),
-		.fsize_kb = or_default(l->fsize_kb, JOB_DEFAULT_FSIZE_KB),
-		.output_bytes = output > STEP_OUTPUT_MAX ? STEP_OUTPUT_MAX : output,
-		.sigfd = sigfd,
-		.t_job_ns = t_job_ns,
+	    .memory_kb = or_default(l->memory_kb, JOB_DEFAULT_MEMORY_KB),
+	    .pids = or_default(l->pids, JOB_DEFAULT_PIDS),
+	    .fsize_kb = or_default(l->fsize_kb, JOB_DEFAULT_FSIZE_KB),
+	    .output_bytes = output > STEP_OUTPUT_MAX ? STEP_OUTPUT_MAX : output,
+	    .sigfd = sigfd,
+	    .t_job_ns = t_job_ns,
 	};
 	int r;
 
-	*res = (struct rd_result){ 0 };
+	*res = (struct rd_result){0};
 	sys_kill_all();
 	r = sys_reseed(job->entropy, job->entropy_len);
 	if (r < 0) {

@@ -38,7 +38,7 @@ static void serve_one(int chan, int sigfd)
 	uint8_t *payload = NULL;
 	struct rd_job job;
 	struct rd_result res;
-	struct step_io io[2] = { { 0 } };
+	struct step_io io[2] = {{0}};
 	struct rd_buf out;
 	char errmsg[256] = "";
 	uint64_t t_job;
@@ -48,7 +48,8 @@ static void serve_one(int chan, int sigfd)
 	t_job = now_ns(CLOCK_MONOTONIC);
 	if (r == -EPROTO || r == -EMSGSIZE) {
 		/* The stream cannot be resynchronised; the host kills the VM. */
-		channel_send_message(chan, RD_FRAME_ERROR, 0, r == -EPROTO ? "bad frame header" : "frame too large");
+		channel_send_message(chan, RD_FRAME_ERROR, 0,
+				     r == -EPROTO ? "bad frame header" : "frame too large");
 		return;
 	}
 	if (r < 0)

@@ -58,11 +58,11 @@ void rd_frame_hdr_encode(uint8_t out[RD_FRAME_HDR_SIZE], uint16_t type, uint32_t
 int rd_frame_hdr_decode(const uint8_t in[RD_FRAME_HDR_SIZE], uint32_t max_len, struct rd_frame_hdr *ret)
 {
 	struct rd_frame_hdr h = {
-		.magic = get_le32(in),
-		.version = get_le16(in + 4),
-		.type = get_le16(in + 6),
-		.id = get_le32(in + 8),
-		.len = get_le32(in + 12),
+	    .magic = get_le32(in),
+	    .version = get_le16(in + 4),
+	    .type = get_le16(in + 6),
+	    .id = get_le32(in + 8),
+	    .len = get_le32(in + 12),
 	};
 
 	if (h.magic != RD_MAGIC || h.version != RD_VERSION)
@@ -77,7 +77,7 @@ int rd_frame_hdr_decode(const uint8_t in[RD_FRAME_HDR_SIZE], uint32_t max_len, s
 
 void rd_buf_init(struct rd_buf *b, size_t max)
 {
-	*b = (struct rd_buf){ .max = max };
+	*b = (struct rd_buf){.max = max};
 }
 
 void rd_buf_free(struct rd_buf *b)
@@ -188,7 +188,7 @@ bool rd_file_name_valid(const char *name, size_t len)
 /* Reserve a header; frame_end() fills it in once the payload is known. */
 static int frame_begin(struct rd_buf *out, size_t *ret_start)
 {
-	uint8_t h[RD_FRAME_HDR_SIZE] = { 0 };
+	uint8_t h[RD_FRAME_HDR_SIZE] = {0};
 	size_t start = out->len;
 	int r = rd_buf_append(out, h, sizeof h);
 
@@ -336,7 +336,7 @@ static int decode_u32(const uint8_t *v, uint32_t len, uint32_t *ret)
 
 int rd_job_decode(const uint8_t *p, size_t n, struct rd_job *ret)
 {
-	struct rd_job job = { 0 };
+	struct rd_job job = {0};
 	struct rd_tlv_iter it;
 	uint64_t seen = 0; /* bit per tag (all job tags are < 64) */
 	const char *pending_name = NULL;
@@ -380,7 +380,8 @@ int rd_job_decode(const uint8_t *p, size_t n, struct rd_job *ret)
 					return -EPROTO;
 			break;
 		case RD_TAG_FILE_DATA:
-			job.files[job.n_files++] = (struct rd_file){ .name = pending_name, .data = v, .len = len };
+			job.files[job.n_files++] =
+			    (struct rd_file){.name = pending_name, .data = v, .len = len};
 			pending_name = NULL;
 			break;
 		case RD_TAG_STDIN:
@@ -413,8 +414,8 @@ int rd_job_decode(const uint8_t *p, size_t n, struct rd_job *ret)
 
 /* --- results ------------------------------------------------------------ */
 
-#define RD_LIMIT_ALL                                                                                 \
-	(RD_LIMIT_WALL | RD_LIMIT_CPU | RD_LIMIT_MEMORY | RD_LIMIT_STDOUT | RD_LIMIT_STDERR |        \
+#define RD_LIMIT_ALL                                                                                         \
+	(RD_LIMIT_WALL | RD_LIMIT_CPU | RD_LIMIT_MEMORY | RD_LIMIT_STDOUT | RD_LIMIT_STDERR |                \
 	 RD_LIMIT_PIDS | RD_LIMIT_FSIZE)
 
 /* Exit code 0..255 with signal 0, or exit code -1 with a signal 1..64. */
@@ -473,15 +474,15 @@ int rd_result_encode(const struct rd_result *res, uint32_t id, struct rd_buf *ou
 }
 
 /* Tags every step must carry, as bits relative to RD_TAG_STEP. */
-#define STEP_REQUIRED                                                                                \
-	((1u << (RD_TAG_EXIT_CODE - RD_TAG_STEP)) | (1u << (RD_TAG_SIGNAL - RD_TAG_STEP)) |          \
-	 (1u << (RD_TAG_CPU_MS - RD_TAG_STEP)) | (1u << (RD_TAG_WALL_MS - RD_TAG_STEP)) |            \
-	 (1u << (RD_TAG_PEAK_MEMORY_KB - RD_TAG_STEP)) | (1u << (RD_TAG_LIMITS_HIT - RD_TAG_STEP)) | \
+#define STEP_REQUIRED                                                                                        \
+	((1u << (RD_TAG_EXIT_CODE - RD_TAG_STEP)) | (1u << (RD_TAG_SIGNAL - RD_TAG_STEP)) |                  \
+	 (1u << (RD_TAG_CPU_MS - RD_TAG_STEP)) | (1u << (RD_TAG_WALL_MS - RD_TAG_STEP)) |                    \
+	 (1u << (RD_TAG_PEAK_MEMORY_KB - RD_TAG_STEP)) | (1u << (RD_TAG_LIMITS_HIT - RD_TAG_STEP)) |         \
 	 (1u << (RD_TAG_SETUP_US - RD_TAG_STEP)))
 
 int rd_result_decode(const uint8_t *p, size_t n, struct rd_result *ret)
 {
-	struct rd_result res = { 0 };
+	struct rd_result res = {0};
 	struct rd_step_result *cur = NULL;
 	struct rd_tlv_iter it;
 	uint32_t seen = 0, u;
@@ -528,13 +529,27 @@ int rd_result_decode(const uint8_t *p, size_t n, struct rd_result *ret)
 		if (decode_u32(v, len, &u) < 0)
 			return -EPROTO;
 		switch (tag) {
-		case RD_TAG_EXIT_CODE: cur->exit_code = (int32_t)u; break;
-		case RD_TAG_SIGNAL: cur->signal = (int32_t)u; break;
-		case RD_TAG_CPU_MS: cur->cpu_ms = u; break;
-		case RD_TAG_WALL_MS: cur->wall_ms = u; break;
-		case RD_TAG_PEAK_MEMORY_KB: cur->peak_memory_kb = u; break;
-		case RD_TAG_LIMITS_HIT: cur->limits_hit = u; break;
-		case RD_TAG_SETUP_US: cur->setup_us = u; break;
+		case RD_TAG_EXIT_CODE:
+			cur->exit_code = (int32_t)u;
+			break;
+		case RD_TAG_SIGNAL:
+			cur->signal = (int32_t)u;
+			break;
+		case RD_TAG_CPU_MS:
+			cur->cpu_ms = u;
+			break;
+		case RD_TAG_WALL_MS:
+			cur->wall_ms = u;
+			break;
+		case RD_TAG_PEAK_MEMORY_KB:
+			cur->peak_memory_kb = u;
+			break;
+		case RD_TAG_LIMITS_HIT:
+			cur->limits_hit = u;
+			break;
+		case RD_TAG_SETUP_US:
+			cur->setup_us = u;
+			break;
 		}
 	}
 	if (r < 0 || !cur || (seen & STEP_REQUIRED) != STEP_REQUIRED || !step_valid(cur))

@@ -33,11 +33,7 @@
 #define CPU_CHECK_MS 100
 
 static char *const step_env[] = {
-	"PATH=/usr/local/bin:/usr/bin:/bin",
-	"HOME=" WORK_DIR,
-	"TMPDIR=/tmp",
-	"LANG=C.UTF-8",
-	NULL,
+    "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" WORK_DIR, "TMPDIR=/tmp", "LANG=C.UTF-8", NULL,
 };
 
 static void close_fd(int *fd)
@@ -61,13 +57,14 @@ static void child_fail(const char *what)
 
 static void set_limit(int resource, rlim_t soft, rlim_t hard)
 {
-	struct rlimit rl = { .rlim_cur = soft, .rlim_max = hard };
+	struct rlimit rl = {.rlim_cur = soft, .rlim_max = hard};
 
 	if (setrlimit(resource, &rl) < 0)
 		child_fail("setrlimit");
 }
 
-static __attribute__((noreturn)) void child_exec(const struct step_spec *s, struct cg *cg, int in, int out, int err)
+static __attribute__((noreturn)) void child_exec(const struct step_spec *s, struct cg *cg, int in, int out,
+						 int err)
 {
 	sigset_t none;
 	rlim_t cpu_s = (s->cpu_ms + 999) / 1000;
@@ -139,7 +136,7 @@ static void drain(int *fd, uint8_t *buf, uint32_t *len, uint32_t cap, uint32_t *
 int step_run(const struct step_spec *s, struct step_io *io, struct rd_step_result *res)
 {
 	struct cg cg = CG_INIT;
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
 	uint32_t out_len = 0, err_len = 0, limits = 0, stdin_off = 0;
 	uint64_t t_fork, t_exit = 0, deadline, next_cpu_check;
 	uint64_t cpu_kill_us = ((uint64_t)(s->cpu_ms + 999) / 1000 + 1) * 1000000u;
@@ -147,7 +144,7 @@ int step_run(const struct step_spec *s, struct step_io *io, struct rd_step_resul
 	int status = 0, r;
 	pid_t pid;
 
-	*res = (struct rd_step_result){ 0 };
+	*res = (struct rd_step_result){0};
 	io->out = malloc((size_t)s->output_bytes + 1);
 	io->err = malloc((size_t)s->output_bytes + 1);
 	if (!io->out || !io->err)
@@ -196,11 +193,9 @@ int step_run(const struct step_spec *s, struct step_io *io, struct rd_step_resul
 	next_cpu_check = t_fork + CPU_CHECK_MS * 1000000u;
 	for (;;) {
 		struct pollfd p[5] = {
-			{ .fd = s->sigfd, .events = POLLIN },
-			{ .fd = in[1], .events = POLLOUT },
-			{ .fd = out[0], .events = POLLIN },
-			{ .fd = err[0], .events = POLLIN },
-			{ .fd = cg.events_fd, .events = POLLPRI },
+		    {.fd = s->sigfd, .events = POLLIN},	     {.fd = in[1], .events = POLLOUT},
+		    {.fd = out[0], .events = POLLIN},	     {.fd = err[0], .events = POLLIN},
+		    {.fd = cg.events_fd, .events = POLLPRI},
 		};
 		uint64_t now = now_ns(CLOCK_MONOTONIC), wake = next_cpu_check;
 		int timeout;

@@ -13,14 +13,14 @@
 
 struct step_spec {
 	enum rd_step kind;
-	unsigned cg_index;        /* names the cgroup: /sys/fs/cgroup/step<N> */
-	const char *const *argv;  /* borrowed, NULL-terminated, argv[0] non-empty */
+	unsigned cg_index;	   /* names the cgroup: /sys/fs/cgroup/step<N> */
+	const char *const *argv;   /* borrowed, NULL-terminated, argv[0] non-empty */
 	const uint8_t *stdin_data; /* borrowed; NULL: stdin is /dev/null */
 	uint32_t stdin_len;
 	uint32_t cpu_ms, wall_ms, memory_kb, pids, fsize_kb, output_bytes; /* all set, no zeros */
-	int sigfd;                /* signalfd for SIGCHLD, owned by main */
-	uint64_t t_job_ns;        /* CLOCK_MONOTONIC when the job frame was read */
-	uint64_t not_setup_ns;    /* subtracted from setup_us (the compile step's wall) */
+	int sigfd;	       /* signalfd for SIGCHLD, owned by main */
+	uint64_t t_job_ns;     /* CLOCK_MONOTONIC when the job frame was read */
+	uint64_t not_setup_ns; /* subtracted from setup_us (the compile step's wall) */
 };
 
 /* Output buffers of one step; owned, freed with step_io_free(). */

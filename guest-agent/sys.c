@@ -41,7 +41,8 @@ int sys_write_file(int dirfd, const char *path, const char *s)
 	return (size_t)n == len ? 0 : -EIO;
 }
 
-static void do_mount(const char *src, const char *dst, const char *type, unsigned long flags, const char *opts)
+static void do_mount(const char *src, const char *dst, const char *type, unsigned long flags,
+		     const char *opts)
 {
 	mkdir(dst, 0755); /* mount points exist in the image; /dev/pts etc. do not */
 	if (mount(src, dst, type, flags, opts) < 0 && errno != EBUSY)
@@ -50,7 +51,7 @@ static void do_mount(const char *src, const char *dst, const char *type, unsigne
 
 static void loopback_up(void)
 {
-	struct ifreq ifr = { 0 };
+	struct ifreq ifr = {0};
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	if (s < 0)
@@ -104,7 +105,7 @@ int sys_fresh_tmpfs(const char *dir, uint32_t size_kb, int mode, uid_t uid, gid_
 	if (umount2(dir, MNT_DETACH) < 0 && errno != EINVAL)
 		return -errno;
 	snprintf(opts, sizeof opts, "mode=%04o,uid=%u,gid=%u,size=%uk", (unsigned)mode, (unsigned)uid,
-	         (unsigned)gid, (unsigned)size_kb);
+		 (unsigned)gid, (unsigned)size_kb);
 	if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
 		return -errno;
 	return 0;
@@ -114,7 +115,7 @@ int sys_reseed(const uint8_t *entropy, uint32_t len)
 {
 	struct {
 		int entropy_count; /* bits credited */
-		int buf_size;      /* bytes */
+		int buf_size;	   /* bytes */
 		uint8_t buf[512];
 	} info;
 	int fd, r = 0;
@@ -136,8 +137,8 @@ int sys_reseed(const uint8_t *entropy, uint32_t len)
 
 int sys_set_clock(uint64_t realtime_ns)
 {
-	struct timespec ts = { .tv_sec = (time_t)(realtime_ns / 1000000000u),
-		               .tv_nsec = (long)(realtime_ns % 1000000000u) };
+	struct timespec ts = {.tv_sec = (time_t)(realtime_ns / 1000000000u),
+			      .tv_nsec = (long)(realtime_ns % 1000000000u)};
 
 	return clock_settime(CLOCK_REALTIME, &ts) < 0 ? -errno : 0;
 }

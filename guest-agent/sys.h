@@ -8,7 +8,7 @@
 
 #define RUNNER_UID 1000
 #define RUNNER_GID 1000
-#define WORK_DIR "/work"
+#define WORK_DIR   "/work"
 
 /* Boot: /proc, /sys, /dev, /dev/pts, /dev/shm, /tmp, /work, cgroup2 with
  * +memory +pids delegated to children, loopback up. Errors are logged; the

@@ -80,7 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			int r = rd_frame_hdr_decode(data + 1, RD_FRAME_MAX, &h);
 			must(r == 0 || r == -EPROTO || r == -EMSGSIZE);
 			if (r == 0)
-				must(h.len <= RD_FRAME_MAX && h.type >= RD_FRAME_HELLO && h.type <= RD_FRAME_ERROR);
+				must(h.len <= RD_FRAME_MAX && h.type >= RD_FRAME_HELLO &&
+				     h.type <= RD_FRAME_ERROR);
 		}
 		break;
 	case 1:

@@ -10,12 +10,12 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                  \
-	do {                                                                             \
-		if (!(cond)) {                                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                              \
-		}                                                                            \
+#define CHECK(cond)                                                                                          \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);             \
+			failures++;                                                                          \
+		}                                                                                            \
 	} while (0)
 
 static uint8_t entropy[32];
@@ -23,21 +23,21 @@ static uint8_t entropy[32];
 static struct rd_job sample_job(void)
 {
 	static const uint8_t code[] = "print('hi')\n";
-	static const uint8_t in[] = { 'a', 0, 'b' };
+	static const uint8_t in[] = {'a', 0, 'b'};
 	struct rd_job job = {
-		.entropy = entropy,
-		.entropy_len = sizeof entropy,
-		.realtime_ns = 0x0102030405060708ull,
-		.n_files = 2,
-		.stdin_data = in,
-		.stdin_len = sizeof in,
-		.compile_argc = 2,
-		.run_argc = 3,
-		.limits = { .cpu_ms = 1000, .wall_ms = 2000, .tmpfs_kb = 4096 },
+	    .entropy = entropy,
+	    .entropy_len = sizeof entropy,
+	    .realtime_ns = 0x0102030405060708ull,
+	    .n_files = 2,
+	    .stdin_data = in,
+	    .stdin_len = sizeof in,
+	    .compile_argc = 2,
+	    .run_argc = 3,
+	    .limits = {.cpu_ms = 1000, .wall_ms = 2000, .tmpfs_kb = 4096},
 	};
 
-	job.files[0] = (struct rd_file){ .name = "main.py", .data = code, .len = sizeof code - 1 };
-	job.files[1] = (struct rd_file){ .name = "empty", .data = NULL, .len = 0 };
+	job.files[0] = (struct rd_file){.name = "main.py", .data = code, .len = sizeof code - 1};
+	job.files[1] = (struct rd_file){.name = "empty", .data = NULL, .len = 0};
 	job.compile_argv[0] = "cc";
 	job.compile_argv[1] = "-O2";
 	job.run_argv[0] = "python3";
@@ -62,14 +62,15 @@ static const uint8_t *encode_job(const struct rd_job *job, struct rd_buf *b, siz
 static void test_header(void)
 {
 	uint8_t h[RD_FRAME_HDR_SIZE];
-	static const uint8_t expect[RD_FRAME_HDR_SIZE] = { 'R', 'N', 'D', '1', 1, 0, 4, 0,
-		                                               0x78, 0x56, 0x34, 0x12, 10, 0, 0, 0 };
+	static const uint8_t expect[RD_FRAME_HDR_SIZE] = {'R',	'N',  'D',  '1',  1,  0, 4, 0,
+							  0x78, 0x56, 0x34, 0x12, 10, 0, 0, 0};
 	struct rd_frame_hdr d;
 
 	rd_frame_hdr_encode(h, RD_FRAME_RESULT, 0x12345678, 10);
 	CHECK(memcmp(h, expect, sizeof h) == 0);
 	CHECK(rd_frame_hdr_decode(h, 100, &d) == 0);
-	CHECK(d.magic == RD_MAGIC && d.version == RD_VERSION && d.type == RD_FRAME_RESULT && d.id == 0x12345678 && d.len == 10);
+	CHECK(d.magic == RD_MAGIC && d.version == RD_VERSION && d.type == RD_FRAME_RESULT &&
+	      d.id == 0x12345678 && d.len == 10);
 	CHECK(rd_frame_hdr_decode(h, 9, &d) == -EMSGSIZE);
 
 	rd_frame_hdr_encode(h, RD_FRAME_RESULT, 1, 0xffffffffu); /* the 4 GB frame */
@@ -89,7 +90,7 @@ static void test_header(void)
 static void test_buf(void)
 {
 	struct rd_buf b;
-	uint8_t x[100] = { 0 };
+	uint8_t x[100] = {0};
 
 	rd_buf_init(&b, 150);
 	CHECK(rd_buf_append(&b, x, 100) == 0);
@@ -113,9 +114,9 @@ static void test_buf(void)
 
 static void test_tlv_iter(void)
 {
-	static const uint8_t ok[] = { 1, 0, 2, 0, 0, 0, 'a', 'b', 9, 0, 0, 0, 0, 0 };
-	static const uint8_t over[] = { 1, 0, 3, 0, 0, 0, 'a', 'b' };
-	static const uint8_t huge[] = { 1, 0, 0xff, 0xff, 0xff, 0xff, 'a' };
+	static const uint8_t ok[] = {1, 0, 2, 0, 0, 0, 'a', 'b', 9, 0, 0, 0, 0, 0};
+	static const uint8_t over[] = {1, 0, 3, 0, 0, 0, 'a', 'b'};
+	static const uint8_t huge[] = {1, 0, 0xff, 0xff, 0xff, 0xff, 'a'};
 	struct rd_tlv_iter it;
 	uint16_t tag;
 	const uint8_t *v;
@@ -162,7 +163,8 @@ static void test_job_roundtrip(void)
 	CHECK(rd_job_decode(p, n, &d) == 0);
 	CHECK(d.entropy_len == sizeof entropy && memcmp(d.entropy, entropy, sizeof entropy) == 0);
 	CHECK(d.realtime_ns == job.realtime_ns);
-	CHECK(d.n_files == 2 && strcmp(d.files[0].name, "main.py") == 0 && d.files[0].len == job.files[0].len &&
+	CHECK(d.n_files == 2 && strcmp(d.files[0].name, "main.py") == 0 &&
+	      d.files[0].len == job.files[0].len &&
 	      memcmp(d.files[0].data, job.files[0].data, d.files[0].len) == 0);
 	CHECK(strcmp(d.files[1].name, "empty") == 0 && d.files[1].len == 0);
 	CHECK(d.stdin_len == 3 && memcmp(d.stdin_data, "a\0b", 3) == 0);
@@ -181,7 +183,7 @@ static void test_job_roundtrip(void)
 	rd_buf_free(&b);
 
 	/* Minimal job: no compile, no files, no stdin, all limits default. */
-	struct rd_job min = { .entropy = entropy, .entropy_len = RD_ENTROPY_MIN, .run_argc = 1 };
+	struct rd_job min = {.entropy = entropy, .entropy_len = RD_ENTROPY_MIN, .run_argc = 1};
 	min.run_argv[0] = "true";
 	p = encode_job(&min, &b, &n);
 	CHECK(rd_job_decode(p, n, &d) == 0 && d.compile_argc == 0 && d.n_files == 0 && d.stdin_len == 0 &&
@@ -242,7 +244,7 @@ static int raw_decode(void)
 
 static void test_job_decode_rejects(void)
 {
-	uint8_t big[RD_ENTROPY_MAX + 1] = { 0 };
+	uint8_t big[RD_ENTROPY_MAX + 1] = {0};
 
 	raw_base(true, true, true);
 	CHECK(raw_decode() == 0);
@@ -311,8 +313,8 @@ static void test_job_decode_rejects(void)
 	}
 
 	/* files: bad names, missing data, data without name, duplicates, too many */
-	static const char *bad_names[] = { "..\0", ".\0", "a/b\0", "\0", "ab" /* no NUL */, "a\0b\0" };
-	static const uint32_t bad_lens[] = { 3, 2, 4, 1, 2, 4 };
+	static const char *bad_names[] = {"..\0", ".\0", "a/b\0", "\0", "ab" /* no NUL */, "a\0b\0"};
+	static const uint32_t bad_lens[] = {3, 2, 4, 1, 2, 4};
 	for (size_t i = 0; i < sizeof bad_names / sizeof *bad_names; i++) {
 		raw_base(true, true, true);
 		rd_buf_put_tlv(&raw, RD_TAG_FILE_NAME, bad_names[i], bad_lens[i]);
@@ -356,19 +358,27 @@ static void test_job_decode_rejects(void)
 
 static void test_result(void)
 {
-	struct rd_result res = { 0 }, d;
+	struct rd_result res = {0}, d;
 	struct rd_buf b;
 	struct rd_frame_hdr h;
 
-	res.compile = (struct rd_step_result){ .present = true, .exit_code = 0, .cpu_ms = 5, .out = (const uint8_t *)"c", .out_len = 1 };
-	res.run = (struct rd_step_result){ .present = true, .exit_code = -1, .signal = 9, .wall_ms = 1500,
-		                               .limits_hit = RD_LIMIT_WALL | RD_LIMIT_STDOUT, .setup_us = 1234,
-		                               .peak_memory_kb = 77, .err = (const uint8_t *)"e\0e", .err_len = 3 };
+	res.compile = (struct rd_step_result){
+	    .present = true, .exit_code = 0, .cpu_ms = 5, .out = (const uint8_t *)"c", .out_len = 1};
+	res.run = (struct rd_step_result){.present = true,
+					  .exit_code = -1,
+					  .signal = 9,
+					  .wall_ms = 1500,
+					  .limits_hit = RD_LIMIT_WALL | RD_LIMIT_STDOUT,
+					  .setup_us = 1234,
+					  .peak_memory_kb = 77,
+					  .err = (const uint8_t *)"e\0e",
+					  .err_len = 3};
 	rd_buf_init(&b, RD_FRAME_MAX);
 	CHECK(rd_result_encode(&res, 42, &b) == 0);
 	CHECK(rd_frame_hdr_decode(b.data, RD_FRAME_MAX, &h) == 0 && h.type == RD_FRAME_RESULT && h.id == 42);
 	CHECK(rd_result_decode(b.data + RD_FRAME_HDR_SIZE, h.len, &d) == 0);
-	CHECK(d.compile.present && d.compile.cpu_ms == 5 && d.compile.out_len == 1 && d.compile.out[0] == 'c');
+	CHECK(d.compile.present && d.compile.cpu_ms == 5 && d.compile.out_len == 1 &&
+	      d.compile.out[0] == 'c');
 	CHECK(d.run.present && d.run.exit_code == -1 && d.run.signal == 9 && d.run.wall_ms == 1500 &&
 	      d.run.limits_hit == (RD_LIMIT_WALL | RD_LIMIT_STDOUT) && d.run.setup_us == 1234 &&
 	      d.run.peak_memory_kb == 77 && d.run.err_len == 3 && memcmp(d.run.err, "e\0e", 3) == 0 &&
@@ -385,8 +395,8 @@ static void test_result(void)
 	res.compile.exit_code = 1;
 	rd_buf_init(&b, RD_FRAME_MAX);
 	CHECK(rd_result_encode(&res, 1, &b) == 0);
-	CHECK(rd_result_decode(b.data + RD_FRAME_HDR_SIZE, b.len - RD_FRAME_HDR_SIZE, &d) == 0 && d.compile.present &&
-	      !d.run.present && d.compile.exit_code == 1);
+	CHECK(rd_result_decode(b.data + RD_FRAME_HDR_SIZE, b.len - RD_FRAME_HDR_SIZE, &d) == 0 &&
+	      d.compile.present && !d.run.present && d.compile.exit_code == 1);
 	rd_buf_free(&b);
 
 	/* Inconsistent results are refused by the encoder. */
@@ -490,7 +500,8 @@ static void test_message(void)
 	memset(big, 'x', sizeof big - 1);
 	big[sizeof big - 1] = '\0';
 	CHECK(rd_message_encode(RD_FRAME_ERROR, 3, big, &b) == 0); /* truncated, still valid */
-	CHECK(rd_message_decode(b.data + RD_FRAME_HDR_SIZE, b.len - RD_FRAME_HDR_SIZE, &msg) == 0 && strlen(msg) == 4096);
+	CHECK(rd_message_decode(b.data + RD_FRAME_HDR_SIZE, b.len - RD_FRAME_HDR_SIZE, &msg) == 0 &&
+	      strlen(msg) == 4096);
 	CHECK(rd_message_encode(RD_FRAME_JOB, 3, "x", &b) == -EINVAL);
 	b.len = 0;
 	rd_buf_put_tlv(&b, RD_TAG_MESSAGE, "ab", 2); /* unterminated */
