@@ -21,6 +21,7 @@ struct runner_config {
 	unsigned queue_max;
 	unsigned memory_mb;
 	unsigned tb_size_mb;
+	unsigned tsc_khz;
 	double slowdown;
 	bool warm_clones;
 };

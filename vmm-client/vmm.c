@@ -63,12 +63,25 @@ static void vmm_fail(struct vmm *v, const char *why)
 		v->cbs->failed(v, why, v->userdata);
 }
 
+/* Under TCG the guest's TSC runs at the host's rate, but with no PIT/HPET
+ * reference (microvm, acpi=off) the kernel cannot calibrate it and falls
+ * back to jiffies: 10 ms clocks and wrong CPU accounting. Telling it the
+ * rate fixes both. */
+static void kernel_cmdline(const struct vmm_config *cfg, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "console=ttyS0 quiet panic=-1 reboot=t root=/dev/vda ro init=/sbin/runnerd-agent");
+	if (cfg->tsc_khz && strcmp(cfg->accel, "tcg") == 0 && n > 0 && (size_t)n < size)
+		snprintf(buf + n, size - (size_t)n, " tsc_early_khz=%u tsc=reliable", cfg->tsc_khz);
+}
+
 char *vmm_machine_description(const struct vmm_config *cfg)
 {
-	char *s;
+	char *s, cmdline[512];
+
+	kernel_cmdline(cfg, cmdline, sizeof(cmdline));
 	if (asprintf(&s, "accel=%s cpu=%s smp=%u mem=%uM tb=%u machine=microvm,isa-serial=on,acpi=off cmdline=%s",
 		     cfg->accel, strcmp(cfg->accel, "kvm") == 0 ? "host" : "max", cfg->vcpus, cfg->memory_mb,
-		     cfg->tb_size_mb, "console=ttyS0 quiet panic=-1 reboot=t root=/dev/vda ro init=/sbin/runnerd-agent") < 0)
+		     cfg->tb_size_mb, cmdline) < 0)
 		return NULL;
 	return s;
 }
@@ -108,8 +121,10 @@ static int build_argv(struct argv_builder *a, const struct vmm_config *cfg, int 
 		      const char *mem_path, bool share, bool incoming)
 {
 	bool kvm = strcmp(cfg->accel, "kvm") == 0;
+	char cmdline[512];
 	int r = 0;
 
+	kernel_cmdline(cfg, cmdline, sizeof(cmdline));
 	r |= argv_add(a, "%s", cfg->qemu);
 	r |= argv_add(a, "-accel");
 	if (kvm || cfg->tb_size_mb == 0)
@@ -135,7 +150,7 @@ static int build_argv(struct argv_builder *a, const struct vmm_config *cfg, int 
 	r |= argv_add(a, "-kernel");
 	r |= argv_add(a, "%s", cfg->kernel);
 	r |= argv_add(a, "-append");
-	r |= argv_add(a, "console=ttyS0 quiet panic=-1 reboot=t root=/dev/vda ro init=/sbin/runnerd-agent");
+	r |= argv_add(a, "%s", cmdline);
 	r |= argv_add(a, "-drive");
 	r |= argv_add(a, "id=root,if=none,file=%s,format=raw,readonly=on", cfg->image);
 	r |= argv_add(a, "-device");

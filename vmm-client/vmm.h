@@ -24,6 +24,8 @@ struct vmm_config {
 	unsigned memory_mb;
 	unsigned vcpus;
 	unsigned tb_size_mb;      /* TCG translation buffer; 0 = QEMU default */
+	unsigned tsc_khz;         /* TCG: the host TSC rate, given to the guest kernel so it
+	                           * can use the TSC clocksource (0 = let it calibrate) */
 	const char *console_path; /* borrowed: file for the guest console, NULL = discard */
 };
 
