@@ -14,6 +14,9 @@
 #include "sys.h"
 
 static unsigned cg_counter;
+/* Size of the clean /work and /tmp that job_prepare() left mounted for the
+ * next job; 0 when the current ones may hold an earlier job's files. */
+static uint32_t prepared_tmpfs_kb;
 
 static uint32_t or_default(uint32_t v, uint32_t def)
 {
@@ -70,6 +73,23 @@ static int write_files(const struct rd_job *job, char *errmsg, size_t size)
 	return 0;
 }
 
+int job_prepare(uint32_t tmpfs_kb, char *errmsg, size_t errmsg_size)
+{
+	int r;
+
+	prepared_tmpfs_kb = 0;
+	sys_kill_all();
+	r = sys_fresh_tmpfs(WORK_DIR, tmpfs_kb, 0755, RUNNER_UID, RUNNER_GID);
+	if (r >= 0)
+		r = sys_fresh_tmpfs("/tmp", tmpfs_kb, 01777, 0, 0);
+	if (r < 0) {
+		snprintf(errmsg, errmsg_size, "fresh tmpfs: %s", strerror(-r));
+		return r;
+	}
+	prepared_tmpfs_kb = tmpfs_kb;
+	return 0;
+}
+
 int job_run(const struct rd_job *job, int sigfd, uint64_t t_job_ns, struct rd_result *res,
 	    struct step_io io[2], char *errmsg, size_t errmsg_size)
 {
@@ -87,7 +107,15 @@ int job_run(const struct rd_job *job, int sigfd, uint64_t t_job_ns, struct rd_re
 	int r;
 
 	*res = (struct rd_result){0};
-	sys_kill_all();
+	/* Normally the clean slate was made after the previous job (or at
+	 * boot), off the request path; make it now if not, or if this job asks
+	 * for another size. Either way nothing of an earlier job survives. */
+	if (prepared_tmpfs_kb != tmpfs_kb) {
+		r = job_prepare(tmpfs_kb, errmsg, errmsg_size);
+		if (r < 0)
+			return r;
+	}
+	prepared_tmpfs_kb = 0;
 	r = sys_reseed(job->entropy, job->entropy_len);
 	if (r < 0) {
 		/* Without a reseed, clones of one snapshot share their CRNG. */
@@ -97,13 +125,6 @@ int job_run(const struct rd_job *job, int sigfd, uint64_t t_job_ns, struct rd_re
 	r = sys_set_clock(job->realtime_ns);
 	if (r < 0) {
 		snprintf(errmsg, errmsg_size, "set clock: %s", strerror(-r));
-		return r;
-	}
-	r = sys_fresh_tmpfs(WORK_DIR, tmpfs_kb, 0755, RUNNER_UID, RUNNER_GID);
-	if (r >= 0)
-		r = sys_fresh_tmpfs("/tmp", tmpfs_kb, 01777, 0, 0);
-	if (r < 0) {
-		snprintf(errmsg, errmsg_size, "fresh tmpfs: %s", strerror(-r));
 		return r;
 	}
 	r = write_files(job, errmsg, errmsg_size);

@@ -85,11 +85,15 @@ static void serve_one(int chan, int sigfd)
 	step_io_free(&io[0]);
 	step_io_free(&io[1]);
 	free(payload);
+	/* The result is out; clean up for the next job while nobody waits. */
+	if (job_prepare(JOB_DEFAULT_TMPFS_KB, errmsg, sizeof errmsg) < 0)
+		log_msg("%s", errmsg);
 }
 
 int main(void)
 {
 	sigset_t chld;
+	char errmsg[256];
 	int sigfd, chan;
 
 	/* Ignored so a closed channel or pipe is an error code, not a death;
@@ -107,6 +111,8 @@ int main(void)
 	chan = channel_open();
 	if (chan < 0)
 		fatal("no virtio port named " CHANNEL_PORT_NAME, -chan);
+	if (job_prepare(JOB_DEFAULT_TMPFS_KB, errmsg, sizeof errmsg) < 0)
+		fatal(errmsg, EIO);
 	log_msg("ready (" AGENT_VERSION ")");
 	if (channel_send_message(chan, RD_FRAME_HELLO, 0, "runnerd-agent " AGENT_VERSION) < 0)
 		fatal("sending HELLO", errno);

@@ -1,0 +1,444 @@
+/* vmbench.c: the per-request baselines of the benchmark, driven through the
+ * same vmm-client and pool code as runnerd, but without a pool:
+ *
+ *   cold-boot  start QEMU, boot the guest (RAM in a throw-away file), run the
+ *              job once the agent says HELLO, kill the VM;
+ *   restore    load the language's snapshot template once (template_prepare,
+ *              the same key as runnerd: same QEMU, kernel, image, machine
+ *              options), then per run: restore a clone, resume it, run the
+ *              job, kill it. --jobs-per-vm 2 sends a second identical job to
+ *              the same clone, to show the cost of a fresh QEMU's empty
+ *              translation cache on the first program.
+ *
+ * One JSON line per job on stdout; times in ms from the run's start, which
+ * stands for the request's arrival (t0 = just before QEMU is spawned):
+ *   ready_ms     t0 -> booted (agent HELLO) / restored (migration completed)
+ *   resumed_ms   t0 -> QMP cont answered (restore only; job 1)
+ *   ack_ms       t0 -> agent ACK of the job frame
+ *   startup_ms   t0 -> user program exec in the guest: ack_ms plus the
+ *                agent's own setup time (the daemon's startup_ms definition)
+ *   result_ms    t0 -> result frame read
+ *   exec_ms, compile_ms, setup_ms   as reported by the agent
+ * For job 2 of a VM, t0 is the moment the job is sent.
+ *
+ * A benchmark tool, not part of runnerd: not installed. */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "job.h"
+#include "jobspec.h"
+#include "language.h"
+#include "template.h"
+#include "vmm.h"
+
+enum mode { MODE_COLD, MODE_RESTORE };
+
+struct bench {
+	struct event_base *base;
+	enum mode mode;
+	const struct language *lang;
+	struct vmm_config vmm;
+	const char *code;
+	const char *tmpdir;
+	unsigned runs, jobs_per_vm, run, job;
+	int ram_fd;
+	char *state_path;
+	struct vmm *vm;
+	struct event *timer;
+	char ram_path[4200];
+	uint64_t t0, t_ready, t_resumed, t_sent, t_ack;
+	unsigned failures;
+	double timeout_s;
+	bool exit_loop;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static double ms(uint64_t from, uint64_t to)
+{
+	return from && to >= from ? (double)(to - from) / 1e6 : -1;
+}
+
+static char *qemu_version(const char *qemu)
+{
+	char cmd[4200], line[256] = "";
+	snprintf(cmd, sizeof(cmd), "'%s' --version 2>/dev/null", qemu);
+	FILE *f = popen(cmd, "r");
+	if (!f)
+		return NULL;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	pclose(f);
+	line[strcspn(line, "\n")] = 0;
+	return line[0] ? strdup(line) : NULL;
+}
+
+/* Same as runnerd's main.c: the snapshot key includes it, so it must match. */
+static unsigned host_tsc_khz(void)
+{
+	char line[256];
+	double mhz = 0;
+	FILE *f = fopen("/proc/cpuinfo", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "cpu MHz : %lf", &mhz) == 1)
+			break;
+	fclose(f);
+	return mhz > 0 && mhz < 100000 ? (unsigned)(mhz * 1000) : 0;
+}
+
+static void start_run(struct bench *b);
+
+static void finish_vm(struct bench *b)
+{
+	vmm_free(b->vm);
+	b->vm = NULL;
+	evtimer_del(b->timer);
+	if (b->mode == MODE_COLD && b->ram_path[0]) {
+		unlink(b->ram_path);
+		b->ram_path[0] = 0;
+	}
+	b->run++;
+	if (b->run >= b->runs) {
+		b->exit_loop = true;
+		event_base_loopexit(b->base, NULL);
+		return;
+	}
+	start_run(b);
+}
+
+static void print_failure(struct bench *b, const char *why)
+{
+	printf("{\"mode\":\"%s\",\"language\":\"%s\",\"run\":%u,\"job\":%u,\"ok\":false,\"error\":\"",
+	       b->mode == MODE_COLD ? "cold-boot" : "restore", b->lang->name, b->run, b->job + 1);
+	for (const char *p = why; *p; p++)
+		putchar(*p == '"' || *p == '\\' || (unsigned char)*p < 0x20 ? '?' : *p);
+	printf("\"}\n");
+	fflush(stdout);
+	b->failures++;
+}
+
+static void send_job(struct bench *b)
+{
+	uint8_t entropy[64];
+	struct rd_job rj;
+	struct job_file file = {.data = (uint8_t *)b->code, .len = strlen(b->code)};
+	/* The daemon's defaults (api.h, runner.c). */
+	struct job_request req = {
+		.files = &file,
+		.n_files = 1,
+		.timeout_ms = (uint32_t)(b->timeout_s * 1000),
+		.cpu_ms = (uint32_t)(b->timeout_s * 1000),
+		.memory_kb = 256u << 10,
+		.output_bytes = 64u << 10,
+	};
+	struct jobspec_limits lim = {
+		.compile_wall_ms = 30000,
+		.compile_cpu_ms = 30000,
+		.pids = 64,
+		.fsize_kb = 64u << 10,
+		.tmpfs_kb = 64u << 10,
+	};
+
+	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy) ||
+	    jobspec_build(&req, b->lang, &lim, entropy, sizeof(entropy), &rj) < 0) {
+		print_failure(b, "could not build the job");
+		finish_vm(b);
+		return;
+	}
+	b->t_sent = now_ns();
+	b->t_ack = 0;
+	if (vmm_send_job(b->vm, &rj, jobspec_budget(&req)) < 0) {
+		print_failure(b, "could not send the job");
+		finish_vm(b);
+	}
+}
+
+static void resumed_cb(struct vmm *vmm, const char *error, void *arg)
+{
+	struct bench *b = arg;
+	if (error) {
+		print_failure(b, error);
+		finish_vm(b);
+		return;
+	}
+	b->t_resumed = now_ns();
+	send_job(b);
+}
+
+static void ready_cb(struct vmm *vmm, void *arg)
+{
+	struct bench *b = arg;
+
+	b->t_ready = now_ns();
+	if (b->mode == MODE_RESTORE) {
+		if (vmm_resume(vmm, resumed_cb, b) < 0) {
+			print_failure(b, "could not resume");
+			finish_vm(b);
+		}
+		return;
+	}
+	send_job(b); /* booted: the agent is waiting for its first job */
+}
+
+static void ack_cb(struct vmm *vmm, void *arg)
+{
+	struct bench *b = arg;
+	if (!b->t_ack)
+		b->t_ack = now_ns();
+}
+
+static void result_cb(struct vmm *vmm, const struct rd_result *res, void *arg)
+{
+	struct bench *b = arg;
+	uint64_t t = now_ns();
+	/* Job 1: t0 is the spawn; later jobs: t0 is when the job was sent. */
+	uint64_t t0 = b->job == 0 ? b->t0 : b->t_sent;
+	const struct rd_step_result *run = &res->run, *comp = &res->compile;
+	double setup_ms = run->present ? run->setup_us / 1000.0 : comp->setup_us / 1000.0;
+	bool ok = run->present && run->exit_code == 0 && run->signal == 0 &&
+		  run->out_len == strlen(b->lang->hello_output) &&
+		  memcmp(run->out, b->lang->hello_output, run->out_len) == 0;
+
+	printf("{\"mode\":\"%s\",\"language\":\"%s\",\"run\":%u,\"job\":%u,\"ok\":%s,"
+	       "\"ready_ms\":%.3f,\"resumed_ms\":%.3f,\"ack_ms\":%.3f,\"startup_ms\":%.3f,\"result_ms\":%.3f,"
+	       "\"handoff_ms\":%.3f,\"setup_ms\":%.3f,\"exec_ms\":%u,\"compile_ms\":%u,\"exit_code\":%d}\n",
+	       b->mode == MODE_COLD ? "cold-boot" : "restore", b->lang->name, b->run, b->job + 1, ok ? "true" : "false",
+	       b->job == 0 ? ms(b->t0, b->t_ready) : 0.0,
+	       b->job == 0 && b->mode == MODE_RESTORE ? ms(b->t0, b->t_resumed) : 0.0, ms(t0, b->t_ack),
+	       b->t_ack ? ms(t0, b->t_ack) + setup_ms : -1, ms(t0, t), ms(b->t_sent, b->t_ack), setup_ms,
+	       run->present ? run->wall_ms : 0, comp->present ? comp->wall_ms : 0,
+	       run->present ? run->exit_code : -1);
+	fflush(stdout);
+	if (!ok) {
+		b->failures++;
+		if (run->err_len || comp->err_len)
+			fprintf(stderr, "vmbench: job failed: %.*s%.*s\n", (int)(comp->err_len > 300 ? 300 : comp->err_len),
+				(const char *)comp->err, (int)(run->err_len > 300 ? 300 : run->err_len),
+				(const char *)run->err);
+	}
+	b->job++;
+	if (b->job < b->jobs_per_vm) {
+		send_job(b);
+		return;
+	}
+	finish_vm(b);
+}
+
+static void failed_cb(struct vmm *vmm, const char *why, void *arg)
+{
+	struct bench *b = arg;
+	print_failure(b, why);
+	finish_vm(b);
+}
+
+static void timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct bench *b = arg;
+	print_failure(b, "timed out");
+	finish_vm(b);
+}
+
+static const struct vmm_callbacks cbs = {
+	.ready = ready_cb,
+	.ack = ack_cb,
+	.result = result_cb,
+	.failed = failed_cb,
+};
+
+static void start_run(struct bench *b)
+{
+	int r;
+	struct timeval tv = {(time_t)(b->timeout_s * 4 + 60), 0};
+
+	b->job = 0;
+	b->t_ready = b->t_resumed = b->t_sent = b->t_ack = 0;
+	evtimer_add(b->timer, &tv);
+	if (b->mode == MODE_COLD) {
+		snprintf(b->ram_path, sizeof(b->ram_path), "%s/vmbench-ram-%d-%u", b->tmpdir, (int)getpid(), b->run);
+		b->t0 = now_ns();
+		r = vmm_boot(b->base, &b->vmm, b->ram_path, &cbs, b, &b->vm);
+	} else {
+		b->t0 = now_ns();
+		r = vmm_restore(b->base, &b->vmm, b->ram_fd, b->state_path, &cbs, b, &b->vm);
+	}
+	if (r < 0) {
+		b->vm = NULL;
+		print_failure(b, strerror(-r));
+		finish_vm(b);
+	}
+}
+
+static void template_cb(const char *error, int ram_fd, const char *state_path, void *arg)
+{
+	struct bench *b = arg;
+	if (error) {
+		fprintf(stderr, "vmbench: template for %s: %s\n", b->lang->name, error);
+		b->failures++;
+		event_base_loopexit(b->base, NULL);
+		return;
+	}
+	b->ram_fd = ram_fd;
+	b->state_path = strdup(state_path);
+	start_run(b);
+}
+
+static const char usage[] =
+	"Usage: vmbench cold-boot|restore --language NAME [OPTIONS]\n"
+	"Per-request VM baselines for the runnerd benchmark (see bench/README.md).\n"
+	"\n"
+	"  --language NAME     language definition NAME.lang (required)\n"
+	"  --runs N            VMs to start, one after the other (default 10)\n"
+	"  --jobs-per-vm N     restore mode: identical jobs sent to each VM in turn (default 1)\n"
+	"  --code TEXT         program source (default: the language's hello world)\n"
+	"  --cache-dir DIR     kernel/vmlinux, images/, snapshots/ (default /var/cache/runnerd)\n"
+	"  --languages DIR     *.lang files (default SOURCE/tools/languages)\n"
+	"  --qemu PATH         (default /usr/bin/qemu-system-x86_64)\n"
+	"  --accel tcg|kvm     (default tcg)\n"
+	"  --memory-mb N       guest RAM, as runnerd's (default 512)\n"
+	"  --tb-size-mb N      TCG translation buffer, as runnerd's (default 64)\n"
+	"  --tmpdir DIR        cold-boot RAM files (default /dev/shm)\n"
+	"  --timeout S         wall limit of the run step in s (default 10)\n"
+	"Prints one JSON line per job; exits 1 if any job failed.\n";
+
+int main(int argc, char **argv)
+{
+	enum { O_LANG = 256, O_RUNS, O_JOBS, O_CODE, O_CACHE, O_LANGS, O_QEMU, O_ACCEL, O_MEM, O_TB, O_TMP, O_TIMEOUT,
+	       O_HELP };
+	static const struct option opts[] = {
+		{"language", required_argument, NULL, O_LANG}, {"runs", required_argument, NULL, O_RUNS},
+		{"jobs-per-vm", required_argument, NULL, O_JOBS}, {"code", required_argument, NULL, O_CODE},
+		{"cache-dir", required_argument, NULL, O_CACHE}, {"languages", required_argument, NULL, O_LANGS},
+		{"qemu", required_argument, NULL, O_QEMU},     {"accel", required_argument, NULL, O_ACCEL},
+		{"memory-mb", required_argument, NULL, O_MEM}, {"tb-size-mb", required_argument, NULL, O_TB},
+		{"tmpdir", required_argument, NULL, O_TMP},    {"timeout", required_argument, NULL, O_TIMEOUT},
+		{"help", no_argument, NULL, O_HELP},           {0},
+	};
+	const char *lang_name = NULL, *cache = "/var/cache/runnerd", *langs = RUNNERD_SOURCE_ROOT "/tools/languages";
+	char path[4400], kernel[4400], image[4400], *err = NULL;
+	struct bench b = {.runs = 10, .jobs_per_vm = 1, .ram_fd = -1, .tmpdir = "/dev/shm", .timeout_s = 10};
+	struct language *lang = NULL;
+	int c;
+
+	b.vmm = (struct vmm_config){.qemu = "/usr/bin/qemu-system-x86_64", .accel = "tcg", .memory_mb = 512,
+				    .vcpus = 1, .tb_size_mb = 64};
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "cold-boot") == 0)
+		b.mode = MODE_COLD;
+	else if (strcmp(argv[1], "restore") == 0)
+		b.mode = MODE_RESTORE;
+	else {
+		fputs(usage, stderr);
+		return 2;
+	}
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_LANG: lang_name = optarg; break;
+		case O_RUNS: b.runs = (unsigned)strtoul(optarg, NULL, 10); break;
+		case O_JOBS: b.jobs_per_vm = (unsigned)strtoul(optarg, NULL, 10); break;
+		case O_CODE: b.code = optarg; break;
+		case O_CACHE: cache = optarg; break;
+		case O_LANGS: langs = optarg; break;
+		case O_QEMU: b.vmm.qemu = optarg; break;
+		case O_ACCEL: b.vmm.accel = optarg; break;
+		case O_MEM: b.vmm.memory_mb = (unsigned)strtoul(optarg, NULL, 10); break;
+		case O_TB: b.vmm.tb_size_mb = (unsigned)strtoul(optarg, NULL, 10); break;
+		case O_TMP: b.tmpdir = optarg; break;
+		case O_TIMEOUT: b.timeout_s = strtod(optarg, NULL); break;
+		case 'h':
+		case O_HELP: fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (!lang_name || b.runs == 0 || b.jobs_per_vm == 0 || b.jobs_per_vm > 100 || !(b.timeout_s > 0) ||
+	    (strcmp(b.vmm.accel, "tcg") != 0 && strcmp(b.vmm.accel, "kvm") != 0)) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (b.mode == MODE_COLD && b.jobs_per_vm != 1)
+		fprintf(stderr, "vmbench: --jobs-per-vm applies to restore mode; cold boots run one job\n");
+	if (b.mode == MODE_COLD)
+		b.jobs_per_vm = 1;
+	signal(SIGPIPE, SIG_IGN);
+
+	snprintf(path, sizeof(path), "%s/%s.lang", langs, lang_name);
+	if (language_load(path, &lang, &err) < 0) {
+		fprintf(stderr, "vmbench: %s: %s\n", path, err ? err : "cannot load");
+		return 2;
+	}
+	b.lang = lang;
+	if (!b.code)
+		b.code = lang->hello;
+	snprintf(kernel, sizeof(kernel), "%s/kernel/vmlinux", cache);
+	snprintf(image, sizeof(image), "%s/images/%s.erofs", cache, lang->name);
+	if (access(kernel, R_OK) < 0 || access(image, R_OK) < 0) {
+		fprintf(stderr, "vmbench: need %s and %s\n", kernel, image);
+		return 2;
+	}
+	b.vmm.kernel = kernel;
+	b.vmm.image = image;
+	b.vmm.tsc_khz = host_tsc_khz();
+	char *qv = qemu_version(b.vmm.qemu);
+	if (!qv) {
+		fprintf(stderr, "vmbench: cannot run %s\n", b.vmm.qemu);
+		return 2;
+	}
+
+	b.base = event_base_new();
+	b.timer = evtimer_new(b.base, timeout_cb, &b);
+	if (!b.base || !b.timer)
+		return 1;
+	struct template_build *tb = NULL;
+	if (b.mode == MODE_RESTORE) {
+		struct template_spec spec = {
+			.lang = lang,
+			.vmm = &b.vmm,
+			.cache_dir = cache,
+			.qemu_version = qv,
+			.boot_timeout_ms = 120000,
+			.warm_timeout_ms = 60000,
+		};
+		int r = template_prepare(b.base, &spec, template_cb, &b, &tb);
+		if (r < 0) {
+			fprintf(stderr, "vmbench: template: %s\n", strerror(-r));
+			return 1;
+		}
+	} else
+		start_run(&b);
+	event_base_dispatch(b.base);
+	vmm_free(b.vm);
+	vmm_reap_all();
+	template_build_free(tb);
+	if (b.ram_path[0])
+		unlink(b.ram_path);
+	if (b.ram_fd >= 0)
+		close(b.ram_fd);
+	event_free(b.timer);
+	event_base_free(b.base);
+	free(b.state_path);
+	free(qv);
+	language_free(lang);
+	return b.failures || !b.exit_loop ? 1 : 0;
+}
