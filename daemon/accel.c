@@ -25,9 +25,27 @@ static int probe_kvm(const char *qemu, const char *kernel, char **ret_reason)
 	int pidfd;
 	char buf[8192];
 	size_t have = 0;
-	char *argv[] = {(char *)qemu, "-accel", "kvm", "-cpu", "host", "-m", "128M", "-M", "microvm,isa-serial=on,acpi=off",
-			"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-kernel", (char *)kernel,
-			"-append", "console=ttyS0 panic=-1 reboot=t", "-serial", "stdio", NULL};
+	char *argv[] = {(char *)qemu,
+			"-accel",
+			"kvm",
+			"-cpu",
+			"host",
+			"-m",
+			"128M",
+			"-M",
+			"microvm,isa-serial=on,acpi=off",
+			"-nodefaults",
+			"-no-user-config",
+			"-display",
+			"none",
+			"-no-reboot",
+			"-kernel",
+			(char *)kernel,
+			"-append",
+			"console=ttyS0 panic=-1 reboot=t",
+			"-serial",
+			"stdio",
+			NULL};
 	char *envp[] = {"PATH=/usr/bin:/bin", NULL};
 
 	if (access("/dev/kvm", R_OK | W_OK) < 0) {
@@ -36,7 +54,10 @@ static int probe_kvm(const char *qemu, const char *kernel, char **ret_reason)
 	}
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;
-	struct vmm_launch l = {.path = qemu, .argv = argv, .envp = envp, .keep_fds = {-1, -1, -1, -1, -1, -1, -1, -1},
+	struct vmm_launch l = {.path = qemu,
+			       .argv = argv,
+			       .envp = envp,
+			       .keep_fds = {-1, -1, -1, -1, -1, -1, -1, -1},
 			       .stdout_fd = pipefd[1]};
 	int r = vmm_spawn(&l, &pid, &pidfd);
 	close(pipefd[1]);
@@ -71,7 +92,8 @@ static int probe_kvm(const char *qemu, const char *kernel, char **ret_reason)
 	vmm_kill_and_reap(pidfd);
 	close(pidfd);
 	if (!ok) {
-		*ret_reason = strdup("KVM test boot did not reach the guest kernel (this /dev/kvm cannot run stock kernels)");
+		*ret_reason = strdup(
+		    "KVM test boot did not reach the guest kernel (this /dev/kvm cannot run stock kernels)");
 		return -ENODEV;
 	}
 	return 0;
@@ -100,8 +122,9 @@ int accel_resolve(const char *requested, const char *qemu, const char *kernel, c
 		*ret_reason = reason;
 		return -ENODEV;
 	}
-	if (asprintf(ret_reason, "KVM unusable (%s): falling back to TCG software emulation, which gives NO "
-				 "isolation guarantee",
+	if (asprintf(ret_reason,
+		     "KVM unusable (%s): falling back to TCG software emulation, which gives NO "
+		     "isolation guarantee",
 		     reason ? reason : strerror(-r)) < 0)
 		*ret_reason = NULL;
 	free(reason);

@@ -25,21 +25,21 @@
 void api_limits_init(struct api_limits *lim)
 {
 	*lim = (struct api_limits){
-		.timeout_ms_default = 10 * 1000,
-		.timeout_ms_max = 60 * 1000,
-		.cpu_ms_default = 0,
-		.cpu_ms_max = 60 * 1000,
-		.memory_kb_default = 256 * 1024,
-		.memory_kb_max = 1024 * 1024,
-		.output_bytes_default = 64 * 1024,
-		.output_bytes_max = 1 * MIB,
-		.max_body_bytes = 8 * MIB,
-		.max_files = 16,
-		.max_source_bytes = 4 * MIB,
-		.max_stdin_bytes = 1 * MIB,
-		.max_header_bytes = 64 * 1024,
-		.request_timeout_s = 30,
-		.max_connections = 256,
+	    .timeout_ms_default = 10 * 1000,
+	    .timeout_ms_max = 60 * 1000,
+	    .cpu_ms_default = 0,
+	    .cpu_ms_max = 60 * 1000,
+	    .memory_kb_default = 256 * 1024,
+	    .memory_kb_max = 1024 * 1024,
+	    .output_bytes_default = 64 * 1024,
+	    .output_bytes_max = 1 * MIB,
+	    .max_body_bytes = 8 * MIB,
+	    .max_files = 16,
+	    .max_source_bytes = 4 * MIB,
+	    .max_stdin_bytes = 1 * MIB,
+	    .max_header_bytes = 64 * 1024,
+	    .request_timeout_s = 30,
+	    .max_connections = 256,
 	};
 }
 
@@ -144,7 +144,8 @@ static int take_blob(json_t *text, json_t *b64, const char *text_name, const cha
 	int r;
 
 	if (text && b64)
-		return fail(ret_error, -EINVAL, "only one of '%s' and '%s' may be given", text_name, b64_name);
+		return fail(ret_error, -EINVAL, "only one of '%s' and '%s' may be given", text_name,
+			    b64_name);
 	if (text) {
 		const char *s;
 		if (!json_is_string(text))
@@ -153,9 +154,10 @@ static int take_blob(json_t *text, json_t *b64, const char *text_name, const cha
 		s = json_string_value(text);
 		len = json_string_length(text);
 		if (!allow_nul && memchr(s, 0, len))
-			return fail(ret_error, -EINVAL,
-				    "'%s' contains a NUL character; send binary content base64-encoded as '%s'",
-				    text_name, b64_name);
+			return fail(
+			    ret_error, -EINVAL,
+			    "'%s' contains a NUL character; send binary content base64-encoded as '%s'",
+			    text_name, b64_name);
 		if (len > max)
 			return fail(ret_error, -EMSGSIZE, "%s too large: at most %zu bytes", what, max);
 		if (len > 0) {
@@ -173,14 +175,18 @@ static int take_blob(json_t *text, json_t *b64, const char *text_name, const cha
 		s = json_string_value(b64);
 		slen = json_string_length(b64);
 		if (base64_decoded_len(s, slen, &dlen) < 0)
-			return fail(ret_error, -EINVAL,
-				    "'%s' is not valid base64 (RFC 4648 alphabet, '=' padding, no whitespace)", b64_name);
+			return fail(
+			    ret_error, -EINVAL,
+			    "'%s' is not valid base64 (RFC 4648 alphabet, '=' padding, no whitespace)",
+			    b64_name);
 		if (dlen > max)
 			return fail(ret_error, -EMSGSIZE, "%s too large: at most %zu bytes", what, max);
 		r = base64_decode(s, slen, &data, &len);
 		if (r == -EINVAL)
-			return fail(ret_error, r,
-				    "'%s' is not valid base64 (RFC 4648 alphabet, '=' padding, no whitespace)", b64_name);
+			return fail(
+			    ret_error, r,
+			    "'%s' is not valid base64 (RFC 4648 alphabet, '=' padding, no whitespace)",
+			    b64_name);
 		if (r < 0)
 			return r;
 	} else
@@ -196,7 +202,8 @@ static int take_seconds(json_t *v, const char *name, uint32_t max_ms, uint32_t *
 	double s, ms;
 
 	if (!json_is_number(v))
-		return fail(ret_error, -EINVAL, "'%s' must be a number of seconds, not %s", name, json_type_name(v));
+		return fail(ret_error, -EINVAL, "'%s' must be a number of seconds, not %s", name,
+			    json_type_name(v));
 	s = json_number_value(v);
 	if (!(s > 0)) /* also NaN */
 		return fail(ret_error, -EINVAL, "'%s' must be greater than 0 seconds", name);
@@ -206,7 +213,8 @@ static int take_seconds(json_t *v, const char *name, uint32_t max_ms, uint32_t *
 }
 
 /* A positive integer, multiplied by `unit`, clamped to max. */
-static int take_positive(json_t *v, const char *name, uint32_t unit, uint32_t max, uint32_t *ret, char **ret_error)
+static int take_positive(json_t *v, const char *name, uint32_t unit, uint32_t max, uint32_t *ret,
+			 char **ret_error)
 {
 	json_int_t i;
 
@@ -225,15 +233,15 @@ static bool language_name_ok(const char *s, size_t len)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-		      c == '_' || c == '+' || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '+' || c == '-'))
 			return false;
 	}
 	return true;
 }
 
-static int parse_files(json_t *files, const struct api_limits *lim, const char *program_name, size_t *source_left,
-		       struct job_request *req, char **ret_error)
+static int parse_files(json_t *files, const struct api_limits *lim, const char *program_name,
+		       size_t *source_left, struct job_request *req, char **ret_error)
 {
 	size_t n, i;
 	json_t *f;
@@ -243,16 +251,20 @@ static int parse_files(json_t *files, const struct api_limits *lim, const char *
 		return fail(ret_error, -EINVAL, "'files' must be an array, not %s", json_type_name(files));
 	n = json_array_size(files);
 	if (n > lim->max_files)
-		return fail(ret_error, -EINVAL, "'files' has %zu entries: at most %zu are allowed", n, lim->max_files);
-	json_array_foreach(files, i, f) {
+		return fail(ret_error, -EINVAL, "'files' has %zu entries: at most %zu are allowed", n,
+			    lim->max_files);
+	json_array_foreach(files, i, f)
+	{
 		json_t *name = NULL, *content = NULL, *content_b64 = NULL, *v;
 		struct job_file *jf = &req->files[1 + i];
 		const char *key, *s;
 		size_t len;
 
 		if (!json_is_object(f))
-			return fail(ret_error, -EINVAL, "files[%zu] must be an object, not %s", i, json_type_name(f));
-		json_object_foreach(f, key, v) {
+			return fail(ret_error, -EINVAL, "files[%zu] must be an object, not %s", i,
+				    json_type_name(f));
+		json_object_foreach(f, key, v)
+		{
 			if (strcmp(key, "name") == 0)
 				name = v;
 			else if (strcmp(key, "content") == 0)
@@ -261,7 +273,8 @@ static int parse_files(json_t *files, const struct api_limits *lim, const char *
 				content_b64 = v;
 			else
 				return fail(ret_error, -EINVAL,
-					    "files[%zu]: unknown field (allowed: name, content, content_b64)", i);
+					    "files[%zu]: unknown field (allowed: name, content, content_b64)",
+					    i);
 		}
 		if (!name)
 			return fail(ret_error, -EINVAL, "files[%zu].name is required", i);
@@ -272,13 +285,15 @@ static int parse_files(json_t *files, const struct api_limits *lim, const char *
 		len = json_string_length(name);
 		if (!rd_file_name_valid(s, len))
 			return fail(ret_error, -EINVAL,
-				    "files[%zu].name is not a valid file name (1-%d bytes, no '/', no NUL, not '.' or '..')",
+				    "files[%zu].name is not a valid file name (1-%d bytes, no '/', no NUL, "
+				    "not '.' or '..')",
 				    i, RD_FILE_NAME_MAX);
 		if (program_name && strcmp(s, program_name) == 0)
 			return fail(ret_error, -EINVAL, "files[%zu].name is the program's own file name", i);
 		for (size_t j = 1; j < 1 + i; j++)
 			if (strcmp(req->files[j].name, s) == 0)
-				return fail(ret_error, -EINVAL, "files[%zu].name duplicates files[%zu].name", i, j - 1);
+				return fail(ret_error, -EINVAL, "files[%zu].name duplicates files[%zu].name",
+					    i, j - 1);
 		jf->name = strdup(s);
 		if (!jf->name)
 			return -ENOMEM;
@@ -293,7 +308,8 @@ static int parse_files(json_t *files, const struct api_limits *lim, const char *
 			if (r < 0)
 				return r;
 			if (r == 0)
-				return fail(ret_error, -EINVAL, "files[%zu] needs 'content' or 'content_b64'", i);
+				return fail(ret_error, -EINVAL, "files[%zu] needs 'content' or 'content_b64'",
+					    i);
 		}
 		*source_left -= jf->len;
 	}
@@ -315,8 +331,8 @@ static int make_request_id(char id[static 17])
 	return 0;
 }
 
-int api_parse_execute(const char *body, size_t len, const struct api_limits *lim, const char *default_file_name,
-		      struct job_request *ret, char **ret_error)
+int api_parse_execute(const char *body, size_t len, const struct api_limits *lim,
+		      const char *default_file_name, struct job_request *ret, char **ret_error)
 {
 	__attribute__((cleanup(request_clearp))) struct job_request req = {0};
 	json_t *language = NULL, *code = NULL, *code_b64 = NULL, *in = NULL, *in_b64 = NULL, *files = NULL;
@@ -329,7 +345,8 @@ int api_parse_execute(const char *body, size_t len, const struct api_limits *lim
 	int r;
 
 	if (len > lim->max_body_bytes)
-		return fail(ret_error, -EMSGSIZE, "request body too large: at most %zu bytes", lim->max_body_bytes);
+		return fail(ret_error, -EMSGSIZE, "request body too large: at most %zu bytes",
+			    lim->max_body_bytes);
 	if (!depth_ok(body, len, API_MAX_DEPTH))
 		return fail(ret_error, -EINVAL, "JSON nested deeper than %d levels", API_MAX_DEPTH);
 
@@ -337,17 +354,19 @@ int api_parse_execute(const char *body, size_t len, const struct api_limits *lim
 	 * jansson still refuses NUL in object keys. */
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (!root)
-		return fail(ret_error, -EINVAL, "invalid JSON at line %d, column %d: %s", jerr.line, jerr.column,
-			    jerr.text);
+		return fail(ret_error, -EINVAL, "invalid JSON at line %d, column %d: %s", jerr.line,
+			    jerr.column, jerr.text);
 	if (!json_is_object(root))
 		return fail(ret_error, -EINVAL, "the request body must be a JSON object, not %s",
 			    json_type_name(root));
 
-	json_object_foreach(root, key, v) {
-		static const char *const names[] = {"language", "code", "code_b64", "stdin", "stdin_b64", "files",
-						     "timeout", "cpu_time", "memory_mb", "output_limit", "encoding"};
-		json_t **slots[] = {&language, &code, &code_b64, &in, &in_b64, &files,
-				    &timeout, &cpu, &memory, &output, &encoding};
+	json_object_foreach(root, key, v)
+	{
+		static const char *const names[] = {"language",	 "code",	 "code_b64", "stdin",
+						    "stdin_b64", "files",	 "timeout",  "cpu_time",
+						    "memory_mb", "output_limit", "encoding"};
+		json_t **slots[] = {&language, &code, &code_b64, &in,	  &in_b64,  &files,
+				    &timeout,  &cpu,  &memory,	 &output, &encoding};
 		size_t k;
 
 		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
@@ -369,18 +388,20 @@ int api_parse_execute(const char *body, size_t len, const struct api_limits *lim
 	if (!language)
 		return fail(ret_error, -EINVAL, "'language' is required");
 	if (!json_is_string(language))
-		return fail(ret_error, -EINVAL, "'language' must be a string, not %s", json_type_name(language));
+		return fail(ret_error, -EINVAL, "'language' must be a string, not %s",
+			    json_type_name(language));
 	if (!language_name_ok(json_string_value(language), json_string_length(language)))
 		return fail(ret_error, -EINVAL, "'language' must be 1-%d characters of A-Z a-z 0-9 . _ + -",
 			    API_LANGUAGE_MAX);
 
 	if (files) {
 		if (!json_is_array(files))
-			return fail(ret_error, -EINVAL, "'files' must be an array, not %s", json_type_name(files));
+			return fail(ret_error, -EINVAL, "'files' must be an array, not %s",
+				    json_type_name(files));
 		n_extra = json_array_size(files);
 		if (n_extra > lim->max_files)
-			return fail(ret_error, -EINVAL, "'files' has %zu entries: at most %zu are allowed", n_extra,
-				    lim->max_files);
+			return fail(ret_error, -EINVAL, "'files' has %zu entries: at most %zu are allowed",
+				    n_extra, lim->max_files);
 	}
 	req.files = calloc(1 + n_extra, sizeof(struct job_file));
 	if (!req.files)
@@ -396,8 +417,8 @@ int api_parse_execute(const char *body, size_t len, const struct api_limits *lim
 			return -ENOMEM;
 	}
 
-	r = take_blob(code, code_b64, "code", "code_b64", false, source_left, "code plus files", &req.files[0].data,
-		      &req.files[0].len, ret_error);
+	r = take_blob(code, code_b64, "code", "code_b64", false, source_left, "code plus files",
+		      &req.files[0].data, &req.files[0].len, ret_error);
 	if (r < 0)
 		return r;
 	if (r == 0)
@@ -438,7 +459,8 @@ int api_parse_execute(const char *body, size_t len, const struct api_limits *lim
 	}
 	req.output_bytes = lim->output_bytes_default;
 	if (output) {
-		r = take_positive(output, "output_limit", 1, lim->output_bytes_max, &req.output_bytes, ret_error);
+		r = take_positive(output, "output_limit", 1, lim->output_bytes_max, &req.output_bytes,
+				  ret_error);
 		if (r < 0)
 			return r;
 	}
@@ -574,7 +596,8 @@ json_t *api_render_result(const struct job_request *req, const struct job_result
 		set(o, "compile", c, &ok);
 		if (c) {
 			set(c, "exit_code",
-			    comp->signal == 0 && comp->exit_code >= 0 ? json_integer(comp->exit_code) : json_null(),
+			    comp->signal == 0 && comp->exit_code >= 0 ? json_integer(comp->exit_code)
+								      : json_null(),
 			    &ok);
 			set(c, "signal", comp->signal > 0 ? json_integer(comp->signal) : json_null(), &ok);
 			set(c, "signal_name", signal_name(comp->signal), &ok);

@@ -30,26 +30,26 @@
 
 #include "job.h"
 
-#define API_MAX_DEPTH 32
+#define API_MAX_DEPTH	 32
 #define API_LANGUAGE_MAX 64
 
 struct api_limits {
 	uint32_t timeout_ms_default;   /* 10 s */
 	uint32_t timeout_ms_max;       /* 60 s */
 	uint32_t cpu_ms_default;       /* 0: same as the run's timeout */
-	uint32_t cpu_ms_max;           /* 60 s */
+	uint32_t cpu_ms_max;	       /* 60 s */
 	uint32_t memory_kb_default;    /* 256 MiB */
-	uint32_t memory_kb_max;        /* 1 GiB */
+	uint32_t memory_kb_max;	       /* 1 GiB */
 	uint32_t output_bytes_default; /* 64 KiB per stream */
 	uint32_t output_bytes_max;     /* 1 MiB per stream */
-	size_t max_body_bytes;         /* 8 MiB: larger bodies get 413 */
-	size_t max_files;              /* 16 extra files */
+	size_t max_body_bytes;	       /* 8 MiB: larger bodies get 413 */
+	size_t max_files;	       /* 16 extra files */
 	size_t max_source_bytes;       /* 4 MiB: code + files, decoded */
-	size_t max_stdin_bytes;        /* 1 MiB, decoded */
+	size_t max_stdin_bytes;	       /* 1 MiB, decoded */
 	/* HTTP layer (daemon/http.c) */
-	size_t max_header_bytes;     /* 64 KiB */
-	unsigned request_timeout_s;  /* 30: deadline for a whole request to arrive, and idle timeout */
-	unsigned max_connections;    /* 256: more are closed at once */
+	size_t max_header_bytes;    /* 64 KiB */
+	unsigned request_timeout_s; /* 30: deadline for a whole request to arrive, and idle timeout */
+	unsigned max_connections;   /* 256: more are closed at once */
 };
 
 /* Fills the defaults listed above. */
@@ -69,8 +69,8 @@ void api_limits_init(struct api_limits *lim);
  * and whoever resolves the language (the pool) must name it and reject
  * extra files that collide with that name. Extra files follow in request
  * order. request_id is 16 random hex digits, arrival_ns is CLOCK_MONOTONIC. */
-int api_parse_execute(const char *body, size_t len, const struct api_limits *lim, const char *default_file_name,
-		      struct job_request *ret, char **ret_error);
+int api_parse_execute(const char *body, size_t len, const struct api_limits *lim,
+		      const char *default_file_name, struct job_request *ret, char **ret_error);
 
 /* Frees what api_parse_execute() stored in *req and zeroes it (not req
  * itself). Accepts a zeroed or half-built request. */

@@ -53,11 +53,11 @@ struct http_exec;
 
 struct http_conn {
 	struct http_server *server;
-	struct bufferevent *bev;         /* borrowed: owned by evcon */
+	struct bufferevent *bev;	 /* borrowed: owned by evcon */
 	struct evhttp_connection *evcon; /* borrowed; NULL until adopted */
-	struct event *deadline;          /* owned */
-	struct event *hangup;            /* owned: watches for EOF while a run is pending */
-	struct http_exec *exec;          /* the execute in flight on this connection, or NULL */
+	struct event *deadline;		 /* owned */
+	struct event *hangup;		 /* owned: watches for EOF while a run is pending */
+	struct http_exec *exec;		 /* the execute in flight on this connection, or NULL */
 	struct http_conn *prev, *next;
 	uint64_t id;
 	uid_t uid;
@@ -66,21 +66,21 @@ struct http_conn {
 };
 
 struct http_exec {
-	struct http_conn *conn;      /* set while the run is pending */
+	struct http_conn *conn;	     /* set while the run is pending */
 	struct evhttp_request *req;  /* NULL once evhttp answered or freed it */
 	struct service_exec *handle; /* from ops->execute() */
-	bool in_execute;             /* inside ops->execute(): done may come synchronously */
-	bool finished;               /* done was called */
+	bool in_execute;	     /* inside ops->execute(): done may come synchronously */
+	bool finished;		     /* done was called */
 	char request_id[40];
 };
 
 struct http_server {
 	struct event_base *base;
 	struct evhttp *http;
-	struct event *adopt; /* activated from the bev callback */
+	struct event *adopt;	 /* activated from the bev callback */
 	struct http_conn *fresh; /* accepted, not yet adopted */
 	struct http_conn *conns; /* adopted */
-	unsigned n_conns;        /* adopted and not refused */
+	unsigned n_conns;	 /* adopted and not refused */
 	uint64_t next_id;
 	struct api_limits lim;
 	struct service_ops ops;
@@ -290,9 +290,10 @@ static void log_caller(const struct http_conn *c, bool refused)
 	const char *what = refused ? "refused (connection cap reached)" : "accepted";
 
 	if (getenv("JOURNAL_STREAM"))
-		sd_journal_send("MESSAGE=runnerd: connection %llu from uid %u pid %d %s", (unsigned long long)c->id,
-				(unsigned)c->uid, (int)c->pid, what, "PRIORITY=%d", refused ? 4 : 6,
-				"CALLER_UID=%u", (unsigned)c->uid, "CALLER_PID=%d", (int)c->pid, NULL);
+		sd_journal_send("MESSAGE=runnerd: connection %llu from uid %u pid %d %s",
+				(unsigned long long)c->id, (unsigned)c->uid, (int)c->pid, what, "PRIORITY=%d",
+				refused ? 4 : 6, "CALLER_UID=%u", (unsigned)c->uid, "CALLER_PID=%d",
+				(int)c->pid, NULL);
 	else if (refused)
 		log_warn("connection %llu CALLER_UID=%u CALLER_PID=%d %s", (unsigned long long)c->id,
 			 (unsigned)c->uid, (int)c->pid, what);
@@ -425,7 +426,8 @@ static void handle_execute(struct http_server *s, struct http_conn *c, struct ev
 	r = api_parse_execute(body, len, &s->lim, NULL, &jreq, &error);
 	if (r < 0) {
 		int code = r == -EINVAL ? 400 : r == -EMSGSIZE ? 413 : 500;
-		log_debug("bad execute request CALLER_UID=%u: %s", (unsigned)c->uid, error ? error : strerror(-r));
+		log_debug("bad execute request CALLER_UID=%u: %s", (unsigned)c->uid,
+			  error ? error : strerror(-r));
 		send_error(req, code, error ? error : strerror(-r));
 		free(error);
 		return;
@@ -551,8 +553,8 @@ static int socket_prepare_path(const char *path, struct sockaddr_un *sa, socklen
 	return 0;
 }
 
-int http_server_new(struct event_base *base, const char *socket_path, mode_t mode, const struct api_limits *lim,
-		    const struct service_ops *ops, struct http_server **ret)
+int http_server_new(struct event_base *base, const char *socket_path, mode_t mode,
+		    const struct api_limits *lim, const struct service_ops *ops, struct http_server **ret)
 {
 	struct http_server *s;
 	struct evconnlistener *listener;
@@ -602,7 +604,8 @@ int http_server_new(struct event_base *base, const char *socket_path, mode_t mod
 		http_server_free(s);
 		return r;
 	}
-	listener = evconnlistener_new(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
+	listener =
+	    evconnlistener_new(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
 	if (!listener) {
 		close(fd);
 		http_server_free(s);
@@ -614,8 +617,9 @@ int http_server_new(struct event_base *base, const char *socket_path, mode_t mod
 		return -ENOMEM;
 	}
 
-	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-						    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+						EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+						EVHTTP_REQ_PATCH);
 	evhttp_set_max_body_size(s->http, (ev_ssize_t)lim->max_body_bytes);
 	evhttp_set_max_headers_size(s->http, (ev_ssize_t)lim->max_header_bytes);
 	evhttp_set_timeout(s->http, (int)lim->request_timeout_s);

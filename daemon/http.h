@@ -21,8 +21,8 @@ struct http_server;
  * `base`. `lim` and `ops` are copied. The server must be freed before the
  * service behind `ops`: freeing cancels runs still in flight through
  * ops->cancel. */
-int http_server_new(struct event_base *base, const char *socket_path, mode_t mode, const struct api_limits *lim,
-		    const struct service_ops *ops, struct http_server **ret);
+int http_server_new(struct event_base *base, const char *socket_path, mode_t mode,
+		    const struct api_limits *lim, const struct service_ops *ops, struct http_server **ret);
 
 /* Closes every connection (cancelling their runs), the listener, and removes
  * the socket file. Accepts NULL. */

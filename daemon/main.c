@@ -23,32 +23,32 @@
 #include "vmm.h"
 
 static const char usage[] =
-	"Usage: runnerd [OPTIONS]\n"
-	"Runs untrusted programs in throw-away microVMs; serves HTTP/JSON on a UNIX socket.\n"
-	"\n"
-	"  --socket PATH        API socket (default /run/runnerd/runnerd.sock)\n"
-	"  --socket-mode MODE   octal mode of the socket (default 0660)\n"
-	"  --state-dir DIR      runtime directory, emptied on exit (default /run/runnerd)\n"
-	"  --cache-dir DIR      kernel, images and snapshot templates (default $RUNNERD_CACHE\n"
-	"                       or /var/cache/runnerd)\n"
-	"  --accel kvm|tcg|auto kvm refuses to start without working KVM; auto probes KVM and\n"
-	"                       falls back to TCG (no isolation guarantee) with a warning (default auto)\n"
-	"  --kernel PATH        guest kernel (default CACHE/kernel/vmlinux)\n"
-	"  --images DIR         language images LANG.erofs (default CACHE/images)\n"
-	"  --languages DIR      language definitions *.lang (default " RUNNERD_DATADIR "/languages,\n"
-	"                       else the source tree's tools/languages)\n"
-	"  --only LANGS         serve only these languages (comma separated)\n"
-	"  --qemu PATH          QEMU binary (default /usr/bin/qemu-system-x86_64)\n"
-	"  --pool-size N        paused VMs kept ready per language (default 2)\n"
-	"  --queue-max N        requests waiting per language before 429 (default 64)\n"
-	"  --memory-mb N        guest RAM (default 512)\n"
-	"  --tb-size-mb N       TCG translation buffer per VM, 0 = QEMU default (default 64)\n"
-	"  --no-warm-clones     hand out clones straight after restore, without the no-op\n"
-	"                       warm-up job that primes them (TCG: costs ~100 ms per first job)\n"
-	"  --slowdown F         scale internal timeouts, e.g. for slow emulation (default\n"
-	"                       $RUNNERD_TEST_SLOWDOWN or 1)\n"
-	"  --verbose            debug logging\n"
-	"  --help, --version\n";
+    "Usage: runnerd [OPTIONS]\n"
+    "Runs untrusted programs in throw-away microVMs; serves HTTP/JSON on a UNIX socket.\n"
+    "\n"
+    "  --socket PATH        API socket (default /run/runnerd/runnerd.sock)\n"
+    "  --socket-mode MODE   octal mode of the socket (default 0660)\n"
+    "  --state-dir DIR      runtime directory, emptied on exit (default /run/runnerd)\n"
+    "  --cache-dir DIR      kernel, images and snapshot templates (default $RUNNERD_CACHE\n"
+    "                       or /var/cache/runnerd)\n"
+    "  --accel kvm|tcg|auto kvm refuses to start without working KVM; auto probes KVM and\n"
+    "                       falls back to TCG (no isolation guarantee) with a warning (default auto)\n"
+    "  --kernel PATH        guest kernel (default CACHE/kernel/vmlinux)\n"
+    "  --images DIR         language images LANG.erofs (default CACHE/images)\n"
+    "  --languages DIR      language definitions *.lang (default " RUNNERD_DATADIR "/languages,\n"
+    "                       else the source tree's tools/languages)\n"
+    "  --only LANGS         serve only these languages (comma separated)\n"
+    "  --qemu PATH          QEMU binary (default /usr/bin/qemu-system-x86_64)\n"
+    "  --pool-size N        paused VMs kept ready per language (default 2)\n"
+    "  --queue-max N        requests waiting per language before 429 (default 64)\n"
+    "  --memory-mb N        guest RAM (default 512)\n"
+    "  --tb-size-mb N       TCG translation buffer per VM, 0 = QEMU default (default 64)\n"
+    "  --no-warm-clones     hand out clones straight after restore, without the no-op\n"
+    "                       warm-up job that primes them (TCG: costs ~100 ms per first job)\n"
+    "  --slowdown F         scale internal timeouts, e.g. for slow emulation (default\n"
+    "                       $RUNNERD_TEST_SLOWDOWN or 1)\n"
+    "  --verbose            debug logging\n"
+    "  --help, --version\n";
 
 struct options {
 	const char *socket;
@@ -79,42 +79,62 @@ static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { O_SOCKET = 256, O_MODE, O_STATE, O_CACHE, O_ACCEL, O_KERNEL, O_IMAGES, O_LANGS, O_ONLY, O_QEMU,
-	       O_POOL, O_QUEUE, O_MEM, O_TB, O_SLOW, O_NOWARM, O_VERBOSE, O_HELP, O_VERSION };
+	enum {
+		O_SOCKET = 256,
+		O_MODE,
+		O_STATE,
+		O_CACHE,
+		O_ACCEL,
+		O_KERNEL,
+		O_IMAGES,
+		O_LANGS,
+		O_ONLY,
+		O_QEMU,
+		O_POOL,
+		O_QUEUE,
+		O_MEM,
+		O_TB,
+		O_SLOW,
+		O_NOWARM,
+		O_VERBOSE,
+		O_HELP,
+		O_VERSION
+	};
 	static const struct option opts[] = {
-		{"socket", required_argument, NULL, O_SOCKET}, {"socket-mode", required_argument, NULL, O_MODE},
-		{"state-dir", required_argument, NULL, O_STATE}, {"cache-dir", required_argument, NULL, O_CACHE},
-		{"accel", required_argument, NULL, O_ACCEL},   {"kernel", required_argument, NULL, O_KERNEL},
-		{"images", required_argument, NULL, O_IMAGES}, {"languages", required_argument, NULL, O_LANGS},
-		{"only", required_argument, NULL, O_ONLY},     {"qemu", required_argument, NULL, O_QEMU},
-		{"pool-size", required_argument, NULL, O_POOL}, {"queue-max", required_argument, NULL, O_QUEUE},
-		{"memory-mb", required_argument, NULL, O_MEM}, {"tb-size-mb", required_argument, NULL, O_TB},
-		{"slowdown", required_argument, NULL, O_SLOW}, {"verbose", no_argument, NULL, O_VERBOSE},
-		{"no-warm-clones", no_argument, NULL, O_NOWARM},
-		{"help", no_argument, NULL, O_HELP},           {"version", no_argument, NULL, O_VERSION},
-		{0},
+	    {"socket", required_argument, NULL, O_SOCKET},   {"socket-mode", required_argument, NULL, O_MODE},
+	    {"state-dir", required_argument, NULL, O_STATE}, {"cache-dir", required_argument, NULL, O_CACHE},
+	    {"accel", required_argument, NULL, O_ACCEL},     {"kernel", required_argument, NULL, O_KERNEL},
+	    {"images", required_argument, NULL, O_IMAGES},   {"languages", required_argument, NULL, O_LANGS},
+	    {"only", required_argument, NULL, O_ONLY},	     {"qemu", required_argument, NULL, O_QEMU},
+	    {"pool-size", required_argument, NULL, O_POOL},  {"queue-max", required_argument, NULL, O_QUEUE},
+	    {"memory-mb", required_argument, NULL, O_MEM},   {"tb-size-mb", required_argument, NULL, O_TB},
+	    {"slowdown", required_argument, NULL, O_SLOW},   {"verbose", no_argument, NULL, O_VERBOSE},
+	    {"no-warm-clones", no_argument, NULL, O_NOWARM}, {"help", no_argument, NULL, O_HELP},
+	    {"version", no_argument, NULL, O_VERSION},	     {0},
 	};
 	const char *env_cache = getenv("RUNNERD_CACHE"), *env_slow = getenv("RUNNERD_TEST_SLOWDOWN");
 	int c;
 
 	*o = (struct options){
-		.socket = "/run/runnerd/runnerd.sock",
-		.socket_mode = 0660,
-		.state_dir = "/run/runnerd",
-		.cache_dir = env_cache && *env_cache ? env_cache : "/var/cache/runnerd",
-		.accel = "auto",
-		.qemu = "/usr/bin/qemu-system-x86_64",
-		.pool_size = 2,
-		.queue_max = 64,
-		.memory_mb = 512,
-		.tb_size_mb = 64,
-		.warm_clones = true,
-		.slowdown = env_slow ? strtod(env_slow, NULL) : 1.0,
+	    .socket = "/run/runnerd/runnerd.sock",
+	    .socket_mode = 0660,
+	    .state_dir = "/run/runnerd",
+	    .cache_dir = env_cache && *env_cache ? env_cache : "/var/cache/runnerd",
+	    .accel = "auto",
+	    .qemu = "/usr/bin/qemu-system-x86_64",
+	    .pool_size = 2,
+	    .queue_max = 64,
+	    .memory_mb = 512,
+	    .tb_size_mb = 64,
+	    .warm_clones = true,
+	    .slowdown = env_slow ? strtod(env_slow, NULL) : 1.0,
 	};
 	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
 		int r = 0;
 		switch (c) {
-		case O_SOCKET: o->socket = optarg; break;
+		case O_SOCKET:
+			o->socket = optarg;
+			break;
 		case O_MODE: {
 			char *end;
 			unsigned long m = strtoul(optarg, &end, 8);
@@ -123,29 +143,69 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->socket_mode = (mode_t)m;
 			break;
 		}
-		case O_STATE: o->state_dir = optarg; break;
-		case O_CACHE: o->cache_dir = optarg; break;
-		case O_ACCEL: o->accel = optarg; break;
-		case O_KERNEL: o->kernel = optarg; break;
-		case O_IMAGES: o->images = optarg; break;
-		case O_LANGS: o->languages = optarg; break;
-		case O_ONLY: o->only = optarg; break;
-		case O_QEMU: o->qemu = optarg; break;
-		case O_POOL: r = parse_uint(optarg, 1, 256, &o->pool_size); break;
-		case O_QUEUE: r = parse_uint(optarg, 0, 100000, &o->queue_max); break;
-		case O_MEM: r = parse_uint(optarg, 64, 65536, &o->memory_mb); break;
-		case O_TB: r = parse_uint(optarg, 0, 4096, &o->tb_size_mb); break;
-		case O_SLOW: o->slowdown = strtod(optarg, NULL); break;
-		case O_NOWARM: o->warm_clones = false; break;
+		case O_STATE:
+			o->state_dir = optarg;
+			break;
+		case O_CACHE:
+			o->cache_dir = optarg;
+			break;
+		case O_ACCEL:
+			o->accel = optarg;
+			break;
+		case O_KERNEL:
+			o->kernel = optarg;
+			break;
+		case O_IMAGES:
+			o->images = optarg;
+			break;
+		case O_LANGS:
+			o->languages = optarg;
+			break;
+		case O_ONLY:
+			o->only = optarg;
+			break;
+		case O_QEMU:
+			o->qemu = optarg;
+			break;
+		case O_POOL:
+			r = parse_uint(optarg, 1, 256, &o->pool_size);
+			break;
+		case O_QUEUE:
+			r = parse_uint(optarg, 0, 100000, &o->queue_max);
+			break;
+		case O_MEM:
+			r = parse_uint(optarg, 64, 65536, &o->memory_mb);
+			break;
+		case O_TB:
+			r = parse_uint(optarg, 0, 4096, &o->tb_size_mb);
+			break;
+		case O_SLOW:
+			o->slowdown = strtod(optarg, NULL);
+			break;
+		case O_NOWARM:
+			o->warm_clones = false;
+			break;
 		case 'v':
-		case O_VERBOSE: log_set_max_level(LOG_LEVEL_DEBUG); break;
+		case O_VERBOSE:
+			log_set_max_level(LOG_LEVEL_DEBUG);
+			break;
 		case 'h':
-		case O_HELP: fputs(usage, stdout); exit(0);
-		case O_VERSION: puts("runnerd " RUNNERD_VERSION); exit(0);
-		default: fputs(usage, stderr); return -EINVAL;
+		case O_HELP:
+			fputs(usage, stdout);
+			exit(0);
+		case O_VERSION:
+			puts("runnerd " RUNNERD_VERSION);
+			exit(0);
+		default:
+			fputs(usage, stderr);
+			return -EINVAL;
 		}
 		if (r < 0) {
-			fprintf(stderr, "runnerd: invalid value '%s' for --%s\n", optarg, opts[c - O_SOCKET].name);
+			const char *name = "?";
+			for (const struct option *it = opts; it->name; it++)
+				if (it->val == c)
+					name = it->name;
+			fprintf(stderr, "runnerd: invalid value '%s' for --%s\n", optarg, name);
 			return r;
 		}
 	}
@@ -218,7 +278,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	if (access(o.kernel, R_OK) < 0) {
-		log_error("guest kernel %s: %s (build it with tools/build-kernel)", o.kernel, strerror(errno));
+		log_error("guest kernel %s: %s (build it with tools/build-kernel)", o.kernel,
+			  strerror(errno));
 		return 1;
 	}
 	if (mkdir(o.state_dir, 0750) == 0)
@@ -241,21 +302,21 @@ int main(int argc, char **argv)
 	if (!base)
 		goto out;
 	struct runner_config rc = {
-		.languages_dir = o.languages,
-		.images_dir = o.images,
-		.kernel = o.kernel,
-		.cache_dir = o.cache_dir,
-		.qemu = o.qemu,
-		.accel = accel,
-		.accel_warning = reason,
-		.only = o.only,
-		.pool_size = o.pool_size,
-		.queue_max = o.queue_max,
-		.memory_mb = o.memory_mb,
-		.tb_size_mb = o.tb_size_mb,
-		.tsc_khz = host_tsc_khz(),
-		.slowdown = o.slowdown,
-		.warm_clones = o.warm_clones,
+	    .languages_dir = o.languages,
+	    .images_dir = o.images,
+	    .kernel = o.kernel,
+	    .cache_dir = o.cache_dir,
+	    .qemu = o.qemu,
+	    .accel = accel,
+	    .accel_warning = reason,
+	    .only = o.only,
+	    .pool_size = o.pool_size,
+	    .queue_max = o.queue_max,
+	    .memory_mb = o.memory_mb,
+	    .tb_size_mb = o.tb_size_mb,
+	    .tsc_khz = host_tsc_khz(),
+	    .slowdown = o.slowdown,
+	    .warm_clones = o.warm_clones,
 	};
 	r = runner_new(base, &rc, &runner, &error);
 	if (r < 0) {

@@ -69,7 +69,8 @@ static bool wanted(const char *only, const char *name)
 	return false;
 }
 
-int runner_new(struct event_base *base, const struct runner_config *cfg, struct runner **ret, char **ret_error)
+int runner_new(struct event_base *base, const struct runner_config *cfg, struct runner **ret,
+	       char **ret_error)
 {
 	struct runner *r = calloc(1, sizeof(*r));
 	DIR *d;
@@ -114,8 +115,9 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 		}
 		snprintf(path, sizeof(path), "%s/%s.erofs", cfg->images_dir, lang->name);
 		if (stat(path, &st) < 0) {
-			log_warn("LANGUAGE=%s no image at %s (build it with runner-image build %s); not served", lang->name,
-				 path, lang->name);
+			log_warn(
+			    "LANGUAGE=%s no image at %s (build it with runner-image build %s); not served",
+			    lang->name, path, lang->name);
 			language_free(lang);
 			continue;
 		}
@@ -131,28 +133,28 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 	}
 	for (unsigned i = 0; i < r->n; i++) {
 		struct pool_config pc = {
-			.lang = r->langs[i],
-			.vmm = {.qemu = cfg->qemu,
-				.kernel = cfg->kernel,
-				.image = r->images[i],
-				.accel = cfg->accel,
-				.memory_mb = cfg->memory_mb,
-				.vcpus = 1,
-				.tb_size_mb = cfg->tb_size_mb,
-				.tsc_khz = cfg->tsc_khz},
-			.cache_dir = cfg->cache_dir,
-			.qemu_version = r->qemu_version,
-			.size = cfg->pool_size,
-			.max_restoring = 2,
-			.queue_max = cfg->queue_max,
-			.slowdown = cfg->slowdown,
-			.warm_clones = cfg->warm_clones,
-			.compile_wall_ms = (uint32_t)(30000 * cfg->slowdown),
-			.compile_cpu_ms = (uint32_t)(30000 * cfg->slowdown),
-			.pids = 64,
-			.fsize_kb = 64u << 10,
-			.tmpfs_kb = 64u << 10,
-			.notify = pool_notify_cb,
+		    .lang = r->langs[i],
+		    .vmm = {.qemu = cfg->qemu,
+			    .kernel = cfg->kernel,
+			    .image = r->images[i],
+			    .accel = cfg->accel,
+			    .memory_mb = cfg->memory_mb,
+			    .vcpus = 1,
+			    .tb_size_mb = cfg->tb_size_mb,
+			    .tsc_khz = cfg->tsc_khz},
+		    .cache_dir = cfg->cache_dir,
+		    .qemu_version = r->qemu_version,
+		    .size = cfg->pool_size,
+		    .max_restoring = 2,
+		    .queue_max = cfg->queue_max,
+		    .slowdown = cfg->slowdown,
+		    .warm_clones = cfg->warm_clones,
+		    .compile_wall_ms = (uint32_t)(30000 * cfg->slowdown),
+		    .compile_cpu_ms = (uint32_t)(30000 * cfg->slowdown),
+		    .pids = 64,
+		    .fsize_kb = 64u << 10,
+		    .tmpfs_kb = 64u << 10,
+		    .notify = pool_notify_cb,
 		};
 		rc = pool_new(base, &pc, &r->pools[i]);
 		if (rc < 0) {
@@ -161,7 +163,8 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 			runner_free(r);
 			return rc;
 		}
-		log_info("LANGUAGE=%s preparing pool of %u (image %s)", r->langs[i]->name, cfg->pool_size, r->images[i]);
+		log_info("LANGUAGE=%s preparing pool of %u (image %s)", r->langs[i]->name, cfg->pool_size,
+			 r->images[i]);
 	}
 	*ret = r;
 	return 0;
@@ -191,9 +194,9 @@ static json_t *runner_health(void *ctx)
 		else if (pool_get_status(r->pools[i]) == POOL_STARTING && strcmp(status, "ok") == 0)
 			status = "starting";
 	}
-	json_t *h = json_pack("{s:s,s:s,s:b,s:o,s:i,s:i}", "status", status, "accel", r->cfg.accel, "isolation",
-			      strcmp(r->cfg.accel, "kvm") == 0, "pools", pools, "vmm_processes", (int)vmm_count(),
-			      "in_flight", (int)r->in_flight);
+	json_t *h = json_pack("{s:s,s:s,s:b,s:o,s:i,s:i}", "status", status, "accel", r->cfg.accel,
+			      "isolation", strcmp(r->cfg.accel, "kvm") == 0, "pools", pools, "vmm_processes",
+			      (int)vmm_count(), "in_flight", (int)r->in_flight);
 	if (r->cfg.accel_warning)
 		json_object_set_new(h, "warning", json_string(r->cfg.accel_warning));
 	json_object_set_new(h, "version", json_string(RUNNERD_VERSION));
@@ -210,17 +213,19 @@ static json_t *runner_languages(void *ctx)
 		json_t *aliases = json_array();
 		for (char *const *a = l->aliases; *a; a++)
 			json_array_append_new(aliases, json_string(*a));
-		json_array_append_new(arr, json_pack("{s:s,s:o,s:s,s:s?,s:b,s:s}", "name", l->name, "aliases", aliases,
-						     "file", l->file, "version", l->version, "compiled", l->compile[0] != NULL,
-						     "status", pool_get_status(r->pools[i]) == POOL_SERVING ? "ready"
-							       : pool_get_status(r->pools[i]) == POOL_STARTING ? "starting"
-													: "failed"));
+		json_array_append_new(arr,
+				      json_pack("{s:s,s:o,s:s,s:s?,s:b,s:s}", "name", l->name, "aliases",
+						aliases, "file", l->file, "version", l->version, "compiled",
+						l->compile[0] != NULL, "status",
+						pool_get_status(r->pools[i]) == POOL_SERVING	? "ready"
+						: pool_get_status(r->pools[i]) == POOL_STARTING ? "starting"
+												: "failed"));
 	}
 	return json_pack("{s:o}", "languages", arr);
 }
 
-static void runner_job_done_cb(struct pool_job *job, const struct job_request *req, const struct job_result *res,
-			       void *userdata)
+static void runner_job_done_cb(struct pool_job *job, const struct job_request *req,
+			       const struct job_result *res, void *userdata)
 {
 	struct service_exec *e = userdata;
 	e->runner->in_flight--;
@@ -249,9 +254,11 @@ static int runner_execute(void *ctx, struct job_request *req, service_done_cb do
 			return -EINVAL;
 		}
 	if (pool_get_status(pool) != POOL_SERVING) {
-		const char *why = pool_get_status(pool) == POOL_STARTING ? "language is still starting (template being prepared)"
-									 : pool_get_error(pool);
-		if (asprintf(ret_error, "%s unavailable: %s", pool_language(pool)->name, why ? why : "failed") < 0)
+		const char *why = pool_get_status(pool) == POOL_STARTING
+				      ? "language is still starting (template being prepared)"
+				      : pool_get_error(pool);
+		if (asprintf(ret_error, "%s unavailable: %s", pool_language(pool)->name,
+			     why ? why : "failed") < 0)
 			*ret_error = NULL;
 		return -ENODEV;
 	}
@@ -284,11 +291,11 @@ static void runner_cancel(void *ctx, struct service_exec *e)
 void runner_service_ops(struct runner *r, struct service_ops *ops)
 {
 	*ops = (struct service_ops){
-		.health = runner_health,
-		.languages = runner_languages,
-		.execute = runner_execute,
-		.cancel = runner_cancel,
-		.ctx = r,
+	    .health = runner_health,
+	    .languages = runner_languages,
+	    .execute = runner_execute,
+	    .cancel = runner_cancel,
+	    .ctx = r,
 	};
 }
 

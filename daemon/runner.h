@@ -10,13 +10,13 @@
 
 struct runner_config {
 	const char *languages_dir; /* *.lang files */
-	const char *images_dir;    /* LANG.erofs images */
-	const char *kernel;        /* guest vmlinux */
-	const char *cache_dir;     /* snapshot templates */
-	const char *qemu;          /* qemu-system-x86_64 */
-	const char *accel;         /* resolved: "kvm" or "tcg" */
+	const char *images_dir;	   /* LANG.erofs images */
+	const char *kernel;	   /* guest vmlinux */
+	const char *cache_dir;	   /* snapshot templates */
+	const char *qemu;	   /* qemu-system-x86_64 */
+	const char *accel;	   /* resolved: "kvm" or "tcg" */
 	const char *accel_warning; /* shown in /health when set (TCG fallback) */
-	const char *only;          /* comma-separated languages to serve, or NULL for all */
+	const char *only;	   /* comma-separated languages to serve, or NULL for all */
 	unsigned pool_size;
 	unsigned queue_max;
 	unsigned memory_mb;
@@ -28,7 +28,8 @@ struct runner_config {
 
 struct runner;
 
-int runner_new(struct event_base *base, const struct runner_config *cfg, struct runner **ret, char **ret_error);
+int runner_new(struct event_base *base, const struct runner_config *cfg, struct runner **ret,
+	       char **ret_error);
 void runner_service_ops(struct runner *r, struct service_ops *ops);
 /* Kills every VM and frees the pools; in-flight executions are dropped
  * without callbacks. */

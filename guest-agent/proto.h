@@ -24,17 +24,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RD_MAGIC 0x31444e52u /* "RND1" on the wire */
-#define RD_VERSION 1
+#define RD_MAGIC	  0x31444e52u /* "RND1" on the wire */
+#define RD_VERSION	  1
 #define RD_FRAME_HDR_SIZE 16
-#define RD_FRAME_MAX (32u << 20) /* hard cap on any payload, both ways */
-#define RD_TLV_HDR_SIZE 6
+#define RD_FRAME_MAX	  (32u << 20) /* hard cap on any payload, both ways */
+#define RD_TLV_HDR_SIZE	  6
 
-#define RD_MAX_FILES 32
-#define RD_MAX_ARGV 64
+#define RD_MAX_FILES	 32
+#define RD_MAX_ARGV	 64
 #define RD_FILE_NAME_MAX 255
-#define RD_ENTROPY_MIN 16
-#define RD_ENTROPY_MAX 512
+#define RD_ENTROPY_MIN	 16
+#define RD_ENTROPY_MAX	 512
 
 enum rd_frame_type {
 	RD_FRAME_HELLO = 1,  /* guest -> host: agent up, waiting for a job */
@@ -46,11 +46,11 @@ enum rd_frame_type {
 
 enum rd_tag {
 	/* JOB */
-	RD_TAG_ENTROPY = 1,      /* bytes, RD_ENTROPY_MIN..MAX: mixed into the CRNG */
-	RD_TAG_REALTIME_NS = 2,  /* u64: host CLOCK_REALTIME when the job was sent */
-	RD_TAG_FILE_NAME = 3,    /* string; must be followed by RD_TAG_FILE_DATA */
-	RD_TAG_FILE_DATA = 4,    /* bytes */
-	RD_TAG_STDIN = 5,        /* bytes */
+	RD_TAG_ENTROPY = 1,	  /* bytes, RD_ENTROPY_MIN..MAX: mixed into the CRNG */
+	RD_TAG_REALTIME_NS = 2,	  /* u64: host CLOCK_REALTIME when the job was sent */
+	RD_TAG_FILE_NAME = 3,	  /* string; must be followed by RD_TAG_FILE_DATA */
+	RD_TAG_FILE_DATA = 4,	  /* bytes */
+	RD_TAG_STDIN = 5,	  /* bytes */
 	RD_TAG_COMPILE_ARGV = 10, /* NUL-terminated strings back to back */
 	RD_TAG_RUN_ARGV = 11,
 	RD_TAG_LIMIT_CPU_MS = 20, /* u32 each; 0 means "agent default" */
@@ -64,16 +64,16 @@ enum rd_tag {
 	RD_TAG_LIMIT_TMPFS_KB = 28,
 
 	/* RESULT: a STEP tag opens a step; the tags after it belong to it */
-	RD_TAG_STEP = 40,            /* u32: enum rd_step */
-	RD_TAG_EXIT_CODE = 41,       /* u32 (as int32): -1 when killed by a signal */
-	RD_TAG_SIGNAL = 42,          /* u32: 0 or the signal that ended it */
-	RD_TAG_CPU_MS = 43,          /* u32: user+sys of the step's processes */
-	RD_TAG_WALL_MS = 44,         /* u32 */
-	RD_TAG_PEAK_MEMORY_KB = 45,  /* u32 */
-	RD_TAG_LIMITS_HIT = 46,      /* u32: enum rd_limit bits */
-	RD_TAG_STDOUT = 47,          /* bytes, at most the output limit */
+	RD_TAG_STEP = 40,	    /* u32: enum rd_step */
+	RD_TAG_EXIT_CODE = 41,	    /* u32 (as int32): -1 when killed by a signal */
+	RD_TAG_SIGNAL = 42,	    /* u32: 0 or the signal that ended it */
+	RD_TAG_CPU_MS = 43,	    /* u32: user+sys of the step's processes */
+	RD_TAG_WALL_MS = 44,	    /* u32 */
+	RD_TAG_PEAK_MEMORY_KB = 45, /* u32 */
+	RD_TAG_LIMITS_HIT = 46,	    /* u32: enum rd_limit bits */
+	RD_TAG_STDOUT = 47,	    /* bytes, at most the output limit */
 	RD_TAG_STDERR = 48,
-	RD_TAG_SETUP_US = 49,        /* u32: job frame read -> this step's exec */
+	RD_TAG_SETUP_US = 49, /* u32: job frame read -> this step's exec */
 
 	/* ERROR */
 	RD_TAG_MESSAGE = 60, /* string */

@@ -15,28 +15,28 @@ struct job_file {
 };
 
 struct job_request {
-	char *language;         /* owned: name or alias as the client sent it */
+	char *language;		/* owned: name or alias as the client sent it */
 	struct job_file *files; /* owned; files[0] is the program, named after the language */
 	size_t n_files;
 	uint8_t *stdin_data; /* owned, may be NULL */
 	size_t stdin_len;
-	uint32_t timeout_ms;     /* wall limit of the run step, already clamped */
-	uint32_t cpu_ms;         /* cpu limit of the run step, already clamped */
-	uint32_t memory_kb;      /* memory limit of each step, already clamped */
-	uint32_t output_bytes;   /* cap per stream, already clamped */
-	bool base64_output;      /* answer stdout/stderr as base64 */
-	char request_id[40];     /* for logs and the response */
-	uint64_t arrival_ns;     /* CLOCK_MONOTONIC when the request was complete */
+	uint32_t timeout_ms;   /* wall limit of the run step, already clamped */
+	uint32_t cpu_ms;       /* cpu limit of the run step, already clamped */
+	uint32_t memory_kb;    /* memory limit of each step, already clamped */
+	uint32_t output_bytes; /* cap per stream, already clamped */
+	bool base64_output;    /* answer stdout/stderr as base64 */
+	char request_id[40];   /* for logs and the response */
+	uint64_t arrival_ns;   /* CLOCK_MONOTONIC when the request was complete */
 };
 
 enum job_status {
-	JOB_OK = 0,            /* the program ran; its exit code says how it went */
-	JOB_COMPILE_ERROR,     /* compile step exited non-zero */
-	JOB_TIMEOUT,           /* run step hit its wall or cpu limit (or the host deadline) */
+	JOB_OK = 0,	   /* the program ran; its exit code says how it went */
+	JOB_COMPILE_ERROR, /* compile step exited non-zero */
+	JOB_TIMEOUT,	   /* run step hit its wall or cpu limit (or the host deadline) */
 	JOB_COMPILE_TIMEOUT,
-	JOB_MEMORY_LIMIT,      /* OOM kill in the guest */
-	JOB_SANDBOX_ERROR,     /* the VM or agent failed; the program's fate is unknown */
-	JOB_CANCELLED,         /* the client went away */
+	JOB_MEMORY_LIMIT,  /* OOM kill in the guest */
+	JOB_SANDBOX_ERROR, /* the VM or agent failed; the program's fate is unknown */
+	JOB_CANCELLED,	   /* the client went away */
 };
 
 struct job_step {
@@ -47,9 +47,9 @@ struct job_step {
 	uint32_t wall_ms;
 	uint32_t peak_memory_kb;
 	uint32_t limits_hit; /* enum rd_limit bits */
-	uint8_t *out;        /* owned */
+	uint8_t *out;	     /* owned */
 	size_t out_len;
-	uint8_t *err;        /* owned */
+	uint8_t *err; /* owned */
 	size_t err_len;
 };
 

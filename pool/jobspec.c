@@ -8,8 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-int jobspec_build(const struct job_request *req, const struct language *lang, const struct jobspec_limits *lim,
-		  const uint8_t *entropy, uint32_t entropy_len, struct rd_job *ret)
+int jobspec_build(const struct job_request *req, const struct language *lang,
+		  const struct jobspec_limits *lim, const uint8_t *entropy, uint32_t entropy_len,
+		  struct rd_job *ret)
 {
 	struct rd_job *j = ret;
 	struct timespec now;
@@ -34,15 +35,15 @@ int jobspec_build(const struct job_request *req, const struct language *lang, co
 	for (unsigned i = 0; lang->run[i]; i++)
 		j->run_argv[j->run_argc++] = lang->run[i];
 	j->limits = (struct rd_limits){
-		.cpu_ms = req->cpu_ms,
-		.wall_ms = req->timeout_ms,
-		.memory_kb = req->memory_kb,
-		.pids = lim->pids,
-		.fsize_kb = lim->fsize_kb,
-		.output_bytes = req->output_bytes,
-		.compile_cpu_ms = lim->compile_cpu_ms,
-		.compile_wall_ms = lim->compile_wall_ms,
-		.tmpfs_kb = lim->tmpfs_kb,
+	    .cpu_ms = req->cpu_ms,
+	    .wall_ms = req->timeout_ms,
+	    .memory_kb = req->memory_kb,
+	    .pids = lim->pids,
+	    .fsize_kb = lim->fsize_kb,
+	    .output_bytes = req->output_bytes,
+	    .compile_cpu_ms = lim->compile_cpu_ms,
+	    .compile_wall_ms = lim->compile_wall_ms,
+	    .tmpfs_kb = lim->tmpfs_kb,
 	};
 	return 0;
 }
@@ -55,13 +56,13 @@ size_t jobspec_budget(const struct job_request *req)
 static int step_copy(const struct rd_step_result *in, struct job_step *out)
 {
 	*out = (struct job_step){
-		.present = in->present,
-		.exit_code = in->exit_code,
-		.signal = in->signal,
-		.cpu_ms = in->cpu_ms,
-		.wall_ms = in->wall_ms,
-		.peak_memory_kb = in->peak_memory_kb,
-		.limits_hit = in->limits_hit,
+	    .present = in->present,
+	    .exit_code = in->exit_code,
+	    .signal = in->signal,
+	    .cpu_ms = in->cpu_ms,
+	    .wall_ms = in->wall_ms,
+	    .peak_memory_kb = in->peak_memory_kb,
+	    .limits_hit = in->limits_hit,
 	};
 	if (!in->present)
 		return 0;

@@ -17,8 +17,9 @@ struct jobspec_limits {
 
 /* Fills *ret, borrowing from req, lang and entropy (RD_ENTROPY_MIN..MAX
  * bytes of fresh host randomness). files[0] is named after lang->file. */
-int jobspec_build(const struct job_request *req, const struct language *lang, const struct jobspec_limits *lim,
-		  const uint8_t *entropy, uint32_t entropy_len, struct rd_job *ret);
+int jobspec_build(const struct job_request *req, const struct language *lang,
+		  const struct jobspec_limits *lim, const uint8_t *entropy, uint32_t entropy_len,
+		  struct rd_job *ret);
 /* Bytes the agent may send back for this job: both steps' capped streams
  * plus room for the frame structure. */
 size_t jobspec_budget(const struct job_request *req);

@@ -178,15 +178,22 @@ int language_parse(const char *text, size_t len, struct language **ret, char **r
 		if (r < 0)
 			goto out;
 	}
-	const char *missing = !l->name ? "name" : !l->file ? "file" : !l->run[0] ? "run" : !l->hello ? "hello"
-			      : !l->hello_output ? "hello_output" : !l->packages ? "packages" : NULL;
+	const char *missing = !l->name		 ? "name"
+			      : !l->file	 ? "file"
+			      : !l->run[0]	 ? "run"
+			      : !l->hello	 ? "hello"
+			      : !l->hello_output ? "hello_output"
+			      : !l->packages	 ? "packages"
+						 : NULL;
 	if (missing) {
 		r = fail(ret_error, lineno, "missing required key '%s'", missing);
 		goto out;
 	}
 	for (const char *c = l->name; *c; c++)
-		if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '-' && *c != '_' && *c != '+') {
-			r = fail(ret_error, lineno, "name '%s' must be lower-case letters, digits, - _ +", l->name);
+		if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '-' && *c != '_' &&
+		    *c != '+') {
+			r = fail(ret_error, lineno, "name '%s' must be lower-case letters, digits, - _ +",
+				 l->name);
 			goto out;
 		}
 	if (strchr(l->file, '/') || strcmp(l->file, ".") == 0 || strcmp(l->file, "..") == 0) {

@@ -5,19 +5,19 @@
 
 #include <stddef.h>
 
-#define LANGUAGE_MAX_ARGS 32
+#define LANGUAGE_MAX_ARGS    32
 #define LANGUAGE_MAX_ALIASES 8
 
 struct language {
-	char *name;                              /* owned */
+	char *name;				 /* owned */
 	char *aliases[LANGUAGE_MAX_ALIASES + 1]; /* owned, NULL-terminated */
-	char *file;                              /* owned: the program's file name */
-	char *compile[LANGUAGE_MAX_ARGS + 1];    /* owned argv, NULL-terminated, may be empty */
-	char *run[LANGUAGE_MAX_ARGS + 1];        /* owned argv, NULL-terminated, non-empty */
-	char *hello;                             /* owned: hello-world source (\n unescaped) */
-	char *hello_output;                      /* owned: its expected stdout (\n unescaped) */
-	char *packages;                          /* owned: Debian packages, space separated */
-	char *version;                           /* owned, may be NULL: human version string */
+	char *file;				 /* owned: the program's file name */
+	char *compile[LANGUAGE_MAX_ARGS + 1];	 /* owned argv, NULL-terminated, may be empty */
+	char *run[LANGUAGE_MAX_ARGS + 1];	 /* owned argv, NULL-terminated, non-empty */
+	char *hello;				 /* owned: hello-world source (\n unescaped) */
+	char *hello_output;			 /* owned: its expected stdout (\n unescaped) */
+	char *packages;				 /* owned: Debian packages, space separated */
+	char *version;				 /* owned, may be NULL: human version string */
 };
 
 /* Parses one definition. On failure returns -EINVAL and, if ret_error is not

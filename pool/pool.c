@@ -70,7 +70,8 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void pool_notify(struct pool *p, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void pool_notify(struct pool *p, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void pool_notify(struct pool *p, int level, const char *fmt, ...)
 {
 	va_list ap;
@@ -111,8 +112,8 @@ static void vm_set_state(struct vm *vm, enum vm_state to)
 		(*from_c)--;
 	if (to_c)
 		(*to_c)++;
-	pool_notify(p, 7, "%s %s: %s -> %s", p->cfg.lang->name, vmm_id(vm->vmm), vm_state_to_string(vm->state),
-		    vm_state_to_string(to));
+	pool_notify(p, 7, "%s %s: %s -> %s", p->cfg.lang->name, vmm_id(vm->vmm),
+		    vm_state_to_string(vm->state), vm_state_to_string(to));
 	vm->state = to;
 }
 
@@ -266,11 +267,11 @@ static void vm_warm_resumed_cb(struct vmm *vmm, const char *error, void *arg)
 	struct vm *vm = arg;
 	uint8_t entropy[RD_ENTROPY_MIN];
 	struct rd_job job = {
-		.entropy = entropy,
-		.entropy_len = sizeof(entropy),
-		.run_argv = {"true", NULL},
-		.run_argc = 1,
-		.limits = {.wall_ms = (uint32_t)(5000 * vm->pool->cfg.slowdown), .output_bytes = 1024},
+	    .entropy = entropy,
+	    .entropy_len = sizeof(entropy),
+	    .run_argv = {"true", NULL},
+	    .run_argc = 1,
+	    .limits = {.wall_ms = (uint32_t)(5000 * vm->pool->cfg.slowdown), .output_bytes = 1024},
 	};
 
 	if (error) {
@@ -280,7 +281,8 @@ static void vm_warm_resumed_cb(struct vmm *vmm, const char *error, void *arg)
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	job.realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy) || vmm_send_job(vmm, &job, 64u << 10) < 0)
+	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy) ||
+	    vmm_send_job(vmm, &job, 64u << 10) < 0)
 		vm_restore_failed(vm, "could not send the warm-up job");
 }
 
@@ -347,10 +349,10 @@ static void vm_failed_cb(struct vmm *vmm, const char *why, void *arg)
 }
 
 static const struct vmm_callbacks pool_vmm_cbs = {
-	.ready = vm_ready_cb,
-	.ack = vm_ack_cb,
-	.result = vm_result_cb,
-	.failed = vm_failed_cb,
+    .ready = vm_ready_cb,
+    .ack = vm_ack_cb,
+    .result = vm_result_cb,
+    .failed = vm_failed_cb,
 };
 
 static void vm_resumed_cb(struct vmm *vmm, const char *error, void *arg)
@@ -374,11 +376,11 @@ static void vm_resumed_cb(struct vmm *vmm, const char *error, void *arg)
 	vm_set_state(vm, VM_RUNNING);
 
 	struct jobspec_limits lim = {
-		.compile_wall_ms = p->cfg.compile_wall_ms,
-		.compile_cpu_ms = p->cfg.compile_cpu_ms,
-		.pids = p->cfg.pids,
-		.fsize_kb = p->cfg.fsize_kb,
-		.tmpfs_kb = p->cfg.tmpfs_kb,
+	    .compile_wall_ms = p->cfg.compile_wall_ms,
+	    .compile_cpu_ms = p->cfg.compile_cpu_ms,
+	    .pids = p->cfg.pids,
+	    .fsize_kb = p->cfg.fsize_kb,
+	    .tmpfs_kb = p->cfg.tmpfs_kb,
 	};
 	/* Fresh host entropy for every lease: clones share the template's CRNG
 	 * state, and this reseed is what makes their randomness diverge. */
@@ -422,8 +424,9 @@ static int pool_start_restore(struct pool *p)
 	vm->state = VM_RESTORING;
 	vm->started_ns = now_ns();
 	vm->timer = evtimer_new(p->base, vm_deadline_cb, vm);
-	int r = vm->timer ? vmm_restore(p->base, &p->cfg.vmm, p->ram_fd, p->state_path, &pool_vmm_cbs, vm, &vm->vmm)
-			  : -ENOMEM;
+	int r = vm->timer
+		    ? vmm_restore(p->base, &p->cfg.vmm, p->ram_fd, p->state_path, &pool_vmm_cbs, vm, &vm->vmm)
+		    : -ENOMEM;
 	if (r < 0) {
 		p->restore_failures++;
 		p->consecutive_failures++;
@@ -506,12 +509,12 @@ int pool_new(struct event_base *base, const struct pool_config *cfg, struct pool
 		return -ENOMEM;
 	}
 	struct template_spec spec = {
-		.lang = cfg->lang,
-		.vmm = &p->cfg.vmm,
-		.cache_dir = cfg->cache_dir,
-		.qemu_version = cfg->qemu_version,
-		.boot_timeout_ms = (uint32_t)(60000 * cfg->slowdown),
-		.warm_timeout_ms = (uint32_t)(30000 * cfg->slowdown),
+	    .lang = cfg->lang,
+	    .vmm = &p->cfg.vmm,
+	    .cache_dir = cfg->cache_dir,
+	    .qemu_version = cfg->qemu_version,
+	    .boot_timeout_ms = (uint32_t)(60000 * cfg->slowdown),
+	    .warm_timeout_ms = (uint32_t)(30000 * cfg->slowdown),
 	};
 	int r = template_prepare(base, &spec, pool_template_cb, p, &p->tb);
 	if (r < 0) {
@@ -524,7 +527,8 @@ int pool_new(struct event_base *base, const struct pool_config *cfg, struct pool
 	return 0;
 }
 
-int pool_submit(struct pool *p, struct job_request *req, pool_done_cb cb, void *userdata, struct pool_job **ret)
+int pool_submit(struct pool *p, struct job_request *req, pool_done_cb cb, void *userdata,
+		struct pool_job **ret)
 {
 	if (p->status != POOL_SERVING)
 		return -ENODEV;
@@ -592,12 +596,13 @@ const struct language *pool_language(const struct pool *p)
 json_t *pool_stats_json(const struct pool *p)
 {
 	static const char *names[] = {"starting", "serving", "failed"};
-	return json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "status", names[p->status], "size",
-			 p->cfg.size, "ready", p->n_ready, "restoring", p->n_restoring, "busy", p->n_busy, "queued",
-			 p->q_len, "restores", (json_int_t)p->restores, "restore_failures",
-			 (json_int_t)p->restore_failures, "idle_vm_deaths", (json_int_t)p->vm_deaths, "jobs",
-			 (json_int_t)p->jobs, "sandbox_errors", (json_int_t)p->sandbox_errors, "timeouts",
-			 (json_int_t)p->timeouts, "last_restore_ms", p->last_restore_us / 1000.0);
+	return json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "status", names[p->status],
+			 "size", p->cfg.size, "ready", p->n_ready, "restoring", p->n_restoring, "busy",
+			 p->n_busy, "queued", p->q_len, "restores", (json_int_t)p->restores,
+			 "restore_failures", (json_int_t)p->restore_failures, "idle_vm_deaths",
+			 (json_int_t)p->vm_deaths, "jobs", (json_int_t)p->jobs, "sandbox_errors",
+			 (json_int_t)p->sandbox_errors, "timeouts", (json_int_t)p->timeouts,
+			 "last_restore_ms", p->last_restore_us / 1000.0);
 }
 
 void pool_free(struct pool *p)

@@ -23,19 +23,19 @@ struct pool_job;
 enum pool_status {
 	POOL_STARTING, /* template being loaded or built */
 	POOL_SERVING,
-	POOL_FAILED,   /* no usable template; requests get 503 with the reason */
+	POOL_FAILED, /* no usable template; requests get 503 with the reason */
 };
 
 struct pool_config {
 	const struct language *lang; /* borrowed, outlives the pool */
-	struct vmm_config vmm;       /* strings borrowed */
-	const char *cache_dir;       /* snapshots under cache_dir/snapshots */
+	struct vmm_config vmm;	     /* strings borrowed */
+	const char *cache_dir;	     /* snapshots under cache_dir/snapshots */
 	const char *qemu_version;    /* part of the snapshot key */
-	unsigned size;               /* paused clones kept ready */
-	unsigned max_restoring;      /* concurrent restores */
-	unsigned queue_max;          /* waiting requests before 429 */
-	double slowdown;             /* scales the pool's own timeouts (>= 1) */
-	bool warm_clones;            /* run a no-op job in each clone before it is READY */
+	unsigned size;		     /* paused clones kept ready */
+	unsigned max_restoring;	     /* concurrent restores */
+	unsigned queue_max;	     /* waiting requests before 429 */
+	double slowdown;	     /* scales the pool's own timeouts (>= 1) */
+	bool warm_clones;	     /* run a no-op job in each clone before it is READY */
 	uint32_t compile_wall_ms;
 	uint32_t compile_cpu_ms;
 	uint32_t pids;
@@ -47,8 +47,8 @@ struct pool_config {
 	void *userdata;
 };
 
-typedef void (*pool_done_cb)(struct pool_job *job, const struct job_request *req, const struct job_result *res,
-			     void *userdata);
+typedef void (*pool_done_cb)(struct pool_job *job, const struct job_request *req,
+			     const struct job_result *res, void *userdata);
 
 int pool_new(struct event_base *base, const struct pool_config *cfg, struct pool **ret);
 /* Takes ownership of *req's contents on success (the caller's struct is

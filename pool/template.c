@@ -139,19 +139,19 @@ static void ready_cb(struct vmm *vmm, void *arg)
 	struct rd_job job;
 	struct job_file file = {.data = (uint8_t *)lang->hello, .len = strlen(lang->hello)};
 	struct job_request req = {
-		.files = &file,
-		.n_files = 1,
-		.timeout_ms = b->spec.warm_timeout_ms,
-		.cpu_ms = b->spec.warm_timeout_ms,
-		.memory_kb = 256u << 10,
-		.output_bytes = 64u << 10,
+	    .files = &file,
+	    .n_files = 1,
+	    .timeout_ms = b->spec.warm_timeout_ms,
+	    .cpu_ms = b->spec.warm_timeout_ms,
+	    .memory_kb = 256u << 10,
+	    .output_bytes = 64u << 10,
 	};
 	struct jobspec_limits lim = {
-		.compile_wall_ms = b->spec.warm_timeout_ms,
-		.compile_cpu_ms = b->spec.warm_timeout_ms,
-		.pids = 64,
-		.fsize_kb = 64u << 10,
-		.tmpfs_kb = 64u << 10,
+	    .compile_wall_ms = b->spec.warm_timeout_ms,
+	    .compile_cpu_ms = b->spec.warm_timeout_ms,
+	    .pids = 64,
+	    .fsize_kb = 64u << 10,
+	    .tmpfs_kb = 64u << 10,
 	};
 
 	/* The warm-up's entropy never reaches a user: every clone's job reseeds. */
@@ -171,9 +171,10 @@ static void result_cb(struct vmm *vmm, const struct rd_result *res, void *arg)
 	    memcmp(res->run.out, lang->hello_output, res->run.out_len) != 0) {
 		const struct rd_step_result *s = res->run.present ? &res->run : &res->compile;
 		free(b->error);
-		if (asprintf(&b->error, "hello world check failed (exit %d, signal %d): %.*s%.*s", s->exit_code,
-			     s->signal, (int)(s->out_len > 200 ? 200 : s->out_len), (const char *)s->out,
-			     (int)(s->err_len > 300 ? 300 : s->err_len), (const char *)s->err) < 0)
+		if (asprintf(&b->error, "hello world check failed (exit %d, signal %d): %.*s%.*s",
+			     s->exit_code, s->signal, (int)(s->out_len > 200 ? 200 : s->out_len),
+			     (const char *)s->out, (int)(s->err_len > 300 ? 300 : s->err_len),
+			     (const char *)s->err) < 0)
 			b->error = NULL;
 		template_finish(b, b->error ? b->error : "hello world check failed");
 		return;
@@ -194,9 +195,9 @@ static void failed_cb(struct vmm *vmm, const char *why, void *arg)
 }
 
 static const struct vmm_callbacks template_vmm_cbs = {
-	.ready = ready_cb,
-	.result = result_cb,
-	.failed = failed_cb,
+    .ready = ready_cb,
+    .result = result_cb,
+    .failed = failed_cb,
 };
 
 static int image_id(const char *image, char out[65])
@@ -243,10 +244,11 @@ static int compute_key(struct template_build *b)
 		json_array_append_new(cmd_c, json_string(*p));
 	for (char *const *p = l->run; *p; p++)
 		json_array_append_new(cmd_r, json_string(*p));
-	b->meta = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:o,s:o,s:s,s:s}", "format", 1, "language", l->name,
-			    "qemu_version", b->spec.qemu_version, "kernel_sha256", kernel, "image_sha256", image,
-			    "machine", machine, "agent_protocol", RD_VERSION, "file", l->file, "compile", cmd_c,
-			    "run", cmd_r, "hello", l->hello, "hello_output", l->hello_output);
+	b->meta =
+	    json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:o,s:o,s:s,s:s}", "format", 1, "language", l->name,
+		      "qemu_version", b->spec.qemu_version, "kernel_sha256", kernel, "image_sha256", image,
+		      "machine", machine, "agent_protocol", RD_VERSION, "file", l->file, "compile", cmd_c,
+		      "run", cmd_r, "hello", l->hello, "hello_output", l->hello_output);
 	free(machine);
 	if (!b->meta)
 		return -ENOMEM;

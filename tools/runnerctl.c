@@ -23,9 +23,9 @@
 #include "config.h"
 #include "utf8.h"
 
-#define EXIT_RUNNERD 125 /* runnerd (or the way to it) failed: like env(1)/timeout(1) */
-#define RESPONSE_MAX (64u << 20)
-#define INPUT_MAX (8u << 20)
+#define EXIT_RUNNERD	125 /* runnerd (or the way to it) failed: like env(1)/timeout(1) */
+#define RESPONSE_MAX	(64u << 20)
+#define INPUT_MAX	(8u << 20)
 #define MAX_EXTRA_FILES 16
 
 static const char *arg_socket;
@@ -192,7 +192,8 @@ static int http_request(const char *method, const char *path, const char *body, 
 	r = read_all_fd(fd, RESPONSE_MAX, &raw, &raw_len);
 	close(fd);
 	if (r < 0) {
-		fail_line(r == -EFBIG ? "response from runnerd larger than 64 MiB" : "reading from runnerd: %s",
+		fail_line(r == -EFBIG ? "response from runnerd larger than 64 MiB"
+				      : "reading from runnerd: %s",
 			  strerror(-r));
 		return r;
 	}
@@ -308,13 +309,13 @@ static int add_blob(json_t *o, const char *text_key, const char *b64_key, const 
 static int cmd_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"language", required_argument, NULL, 'l'},
-		{"stdin", required_argument, NULL, 'i'},
-		{"timeout", required_argument, NULL, 't'},
-		{"memory", required_argument, NULL, 'm'},
-		{"file", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{},
+	    {"language", required_argument, NULL, 'l'},
+	    {"stdin", required_argument, NULL, 'i'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"memory", required_argument, NULL, 'm'},
+	    {"file", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	const char *lang = NULL, *stdin_path = NULL, *files[MAX_EXTRA_FILES];
 	double timeout = 0;
@@ -367,7 +368,8 @@ static int cmd_exec(int argc, char **argv)
 		}
 	}
 	if (!lang || optind != argc - 1) {
-		fail_line("usage: runnerctl exec -l LANG [--stdin FILE|-] [--timeout SEC] [--memory MB] [-f FILE]... FILE|-");
+		fail_line("usage: runnerctl exec -l LANG [--stdin FILE|-] [--timeout SEC] [--memory MB] [-f "
+			  "FILE]... FILE|-");
 		return EXIT_RUNNERD;
 	}
 	if (stdin_path && strcmp(stdin_path, "-") == 0 && strcmp(argv[optind], "-") == 0) {
@@ -393,7 +395,8 @@ static int cmd_exec(int argc, char **argv)
 			char *copy = strdup(files[i]);
 			r = read_input(files[i], &data, &n);
 			if (r < 0 || !copy) {
-				fail_line("%s: %s", files[i], r == -EFBIG ? "too large" : strerror(r < 0 ? -r : ENOMEM));
+				fail_line("%s: %s", files[i],
+					  r == -EFBIG ? "too large" : strerror(r < 0 ? -r : ENOMEM));
 				free(copy);
 				json_decref(f);
 				return EXIT_RUNNERD;
@@ -473,7 +476,8 @@ static int cmd_exec(int argc, char **argv)
 		emit_stream(resp_json, "stdout", STDOUT_FILENO);
 		emit_stream(resp_json, "stderr", STDERR_FILENO);
 		if (strcmp(status, "timeout") == 0 || strcmp(status, "compile_timeout") == 0) {
-			fail_line("%s", strcmp(status, "timeout") == 0 ? "timed out" : "compilation timed out");
+			fail_line("%s",
+				  strcmp(status, "timeout") == 0 ? "timed out" : "compilation timed out");
 			return 124;
 		}
 		if (strcmp(status, "memory_limit") == 0)
@@ -521,8 +525,10 @@ static int cmd_languages(void)
 
 	if (r)
 		return r < 0 ? 0 : r;
-	json_array_foreach(json_object_get(j, "languages"), i, l) {
-		const char *name = json_is_string(l) ? json_string_value(l) : json_string_value(json_object_get(l, "name"));
+	json_array_foreach(json_object_get(j, "languages"), i, l)
+	{
+		const char *name =
+		    json_is_string(l) ? json_string_value(l) : json_string_value(json_object_get(l, "name"));
 		const char *version = json_string_value(json_object_get(l, "version"));
 		const char *status = json_string_value(json_object_get(l, "status"));
 		json_t *aliases = json_object_get(l, "aliases"), *a;
@@ -537,7 +543,8 @@ static int cmd_languages(void)
 			printf(" %s", version);
 		if (json_array_size(aliases) > 0) {
 			printf(" (aliases:");
-			json_array_foreach(aliases, k, a) printf(" %s", json_string_value(a) ? json_string_value(a) : "?");
+			json_array_foreach(aliases, k, a)
+			    printf(" %s", json_string_value(a) ? json_string_value(a) : "?");
 			printf(")");
 		}
 		printf("\n");
@@ -556,7 +563,8 @@ static int cmd_health(void)
 		return r < 0 ? 0 : r;
 	status = json_string_value(json_object_get(j, "status"));
 	accel = json_string_value(json_object_get(j, "accel"));
-	json_object_foreach(j, key, v) {
+	json_object_foreach(j, key, v)
+	{
 		if (json_is_string(v))
 			printf("%s: %s\n", key, json_string_value(v));
 		else if (json_is_integer(v))
@@ -570,9 +578,11 @@ static int cmd_health(void)
 		}
 	}
 	if (accel && strcmp(accel, "tcg") == 0)
-		fprintf(stderr, "\n"
-				"runnerctl: WARNING: runnerd runs programs under QEMU software emulation (tcg).\n"
-				"runnerctl: WARNING: TCG gives NO security isolation: do not run untrusted code here.\n");
+		fprintf(
+		    stderr,
+		    "\n"
+		    "runnerctl: WARNING: runnerd runs programs under QEMU software emulation (tcg).\n"
+		    "runnerctl: WARNING: TCG gives NO security isolation: do not run untrusted code here.\n");
 	return status && strcmp(status, "ok") == 0 ? 0 : 1;
 }
 
@@ -580,11 +590,11 @@ int main(int argc, char **argv)
 {
 	enum { O_SOCKET = 256, O_JSON, O_VERSION };
 	static const struct option opts[] = {
-		{"socket", required_argument, NULL, O_SOCKET},
-		{"json", no_argument, NULL, O_JSON},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, O_VERSION},
-		{},
+	    {"socket", required_argument, NULL, O_SOCKET},
+	    {"json", no_argument, NULL, O_JSON},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, O_VERSION},
+	    {},
 	};
 	int c;
 

@@ -75,12 +75,14 @@ static void channel_read_cb(struct bufferevent *bev, void *arg)
 			uint32_t max = ch->budget < RD_FRAME_MAX ? (uint32_t)ch->budget : RD_FRAME_MAX;
 			int r = rd_frame_hdr_decode(raw, max, &ch->hdr);
 			if (r < 0) {
-				channel_fail(ch, r == -EMSGSIZE ? "agent frame too large" : "agent sent a malformed frame");
+				channel_fail(ch, r == -EMSGSIZE ? "agent frame too large"
+								: "agent sent a malformed frame");
 				break;
 			}
 			ch->have_hdr = true;
 			/* Never buffer more than the frame we are waiting for. */
-			bufferevent_setwatermark(bev, EV_READ, 0, ch->hdr.len ? ch->hdr.len : RD_FRAME_HDR_SIZE);
+			bufferevent_setwatermark(bev, EV_READ, 0,
+						 ch->hdr.len ? ch->hdr.len : RD_FRAME_HDR_SIZE);
 			continue;
 		}
 		if (avail < ch->hdr.len)

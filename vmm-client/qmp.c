@@ -30,7 +30,7 @@ struct qmp {
 	qmp_closed_cb closed_cb;
 	void *userdata;
 	int dispatching; /* > 0 while user callbacks may run */
-	bool dead;       /* freed by the user during dispatch */
+	bool dead;	 /* freed by the user during dispatch */
 	bool closed;
 };
 
@@ -197,7 +197,8 @@ static int qmp_send_with_fd(struct qmp *q, const char *data, size_t len, int fd)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
 	struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 
 	if (evbuffer_get_length(bufferevent_get_output(q->bev)) > 0)
@@ -211,11 +212,13 @@ static int qmp_send_with_fd(struct qmp *q, const char *data, size_t len, int fd)
 	if (n < 0)
 		return -errno;
 	if ((size_t)n < len)
-		return evbuffer_add(bufferevent_get_output(q->bev), data + n, len - (size_t)n) < 0 ? -ENOMEM : 0;
+		return evbuffer_add(bufferevent_get_output(q->bev), data + n, len - (size_t)n) < 0 ? -ENOMEM
+												   : 0;
 	return 0;
 }
 
-int qmp_execute(struct qmp *q, const char *command, json_t *args, int pass_fd, qmp_reply_cb cb, void *userdata)
+int qmp_execute(struct qmp *q, const char *command, json_t *args, int pass_fd, qmp_reply_cb cb,
+		void *userdata)
 {
 	json_auto_t *msg = json_object();
 	struct qmp_pending *p;

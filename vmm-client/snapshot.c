@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PAGE 4096u
+#define PAGE  4096u
 #define CHUNK (1u << 20)
 
 static bool page_is_zero(const uint8_t *p)

@@ -9,11 +9,11 @@
 #define VMM_LAUNCH_MAX_FDS 8
 
 struct vmm_launch {
-	const char *path;          /* borrowed: absolute path of the VMM binary */
-	char *const *argv;         /* borrowed, NULL-terminated */
-	char *const *envp;         /* borrowed, NULL-terminated */
+	const char *path;		  /* borrowed: absolute path of the VMM binary */
+	char *const *argv;		  /* borrowed, NULL-terminated */
+	char *const *envp;		  /* borrowed, NULL-terminated */
 	int keep_fds[VMM_LAUNCH_MAX_FDS]; /* inherited at the same number; -1 = unused */
-	int stdout_fd;             /* becomes the child's stdout and stderr; -1 = /dev/null */
+	int stdout_fd;			  /* becomes the child's stdout and stderr; -1 = /dev/null */
 };
 
 /* Starts the child. It dies with SIGKILL if runnerd dies (PR_SET_PDEATHSIG),

@@ -43,15 +43,15 @@ struct vmm {
 	void *userdata;
 	bool ready;
 	bool failed;
-	bool migrating;        /* vmm_save() or restore waiting for MIGRATION completed */
+	bool migrating; /* vmm_save() or restore waiting for MIGRATION completed */
 	vmm_done_cb save_cb;
 	int save_fd; /* borrowed, for getfd */
 	void *save_userdata;
 	uint32_t job_id;
 };
 
-static unsigned vmm_live;    /* spawned and not yet reaped */
-static struct vmm *dying;    /* killed, waiting for the pidfd to say it exited */
+static unsigned vmm_live; /* spawned and not yet reaped */
+static struct vmm *dying; /* killed, waiting for the pidfd to say it exited */
 static uint64_t vmm_serial;
 
 static void vmm_fail(struct vmm *v, const char *why)
@@ -69,7 +69,8 @@ static void vmm_fail(struct vmm *v, const char *why)
  * rate fixes both. */
 static void kernel_cmdline(const struct vmm_config *cfg, char *buf, size_t size)
 {
-	int n = snprintf(buf, size, "console=ttyS0 quiet panic=-1 reboot=t root=/dev/vda ro init=/sbin/runnerd-agent");
+	int n = snprintf(buf, size,
+			 "console=ttyS0 quiet panic=-1 reboot=t root=/dev/vda ro init=/sbin/runnerd-agent");
 	if (cfg->tsc_khz && strcmp(cfg->accel, "tcg") == 0 && n > 0 && (size_t)n < size)
 		snprintf(buf + n, size - (size_t)n, " tsc_early_khz=%u tsc=reliable", cfg->tsc_khz);
 }
@@ -79,7 +80,8 @@ char *vmm_machine_description(const struct vmm_config *cfg)
 	char *s, cmdline[512];
 
 	kernel_cmdline(cfg, cmdline, sizeof(cmdline));
-	if (asprintf(&s, "accel=%s cpu=%s smp=%u mem=%uM tb=%u machine=microvm,isa-serial=on,acpi=off cmdline=%s",
+	if (asprintf(&s,
+		     "accel=%s cpu=%s smp=%u mem=%uM tb=%u machine=microvm,isa-serial=on,acpi=off cmdline=%s",
 		     cfg->accel, strcmp(cfg->accel, "kvm") == 0 ? "host" : "max", cfg->vcpus, cfg->memory_mb,
 		     cfg->tb_size_mb, cmdline) < 0)
 		return NULL;
@@ -251,7 +253,8 @@ static void vmm_qmp_must_succeed_cb(struct qmp *qmp, json_t *ret, const char *er
 	}
 }
 
-static void vmm_frame_cb(struct channel *ch, const struct rd_frame_hdr *hdr, const uint8_t *payload, void *arg)
+static void vmm_frame_cb(struct channel *ch, const struct rd_frame_hdr *hdr, const uint8_t *payload,
+			 void *arg)
 {
 	struct vmm *v = arg;
 
@@ -349,11 +352,11 @@ static int vmm_start(struct vmm *v, struct event_base *base, const struct vmm_co
 		goto fail;
 
 	struct vmm_launch launch = {
-		.path = cfg->qemu,
-		.argv = a.v,
-		.envp = envp,
-		.keep_fds = {qmp_sp[1], agent_sp[1], ram_fd, state_fd, -1, -1, -1, -1},
-		.stdout_fd = -1,
+	    .path = cfg->qemu,
+	    .argv = a.v,
+	    .envp = envp,
+	    .keep_fds = {qmp_sp[1], agent_sp[1], ram_fd, state_fd, -1, -1, -1, -1},
+	    .stdout_fd = -1,
 	};
 	r = vmm_spawn(&launch, &v->pid, &v->pidfd);
 	argv_free(&a);
@@ -392,8 +395,8 @@ fail:
 
 static json_t *migrate_caps(void)
 {
-	return json_pack("{s:[{s:s,s:b},{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared", "state", 1,
-			 "capability", "events", "state", 1);
+	return json_pack("{s:[{s:s,s:b},{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared",
+			 "state", 1, "capability", "events", "state", 1);
 }
 
 int vmm_boot(struct event_base *base, const struct vmm_config *cfg, const char *ram_path,
@@ -432,7 +435,8 @@ int vmm_restore(struct event_base *base, const struct vmm_config *cfg, int ram_f
 	if (r >= 0) {
 		snprintf(uri, sizeof(uri), "fd:%d", state_fd);
 		v->migrating = true;
-		r = qmp_execute(v->qmp, "migrate-set-capabilities", migrate_caps(), -1, vmm_qmp_must_succeed_cb, v);
+		r = qmp_execute(v->qmp, "migrate-set-capabilities", migrate_caps(), -1,
+				vmm_qmp_must_succeed_cb, v);
 		if (r >= 0)
 			r = qmp_execute(v->qmp, "migrate-incoming", json_pack("{s:s}", "uri", uri), -1,
 					vmm_qmp_must_succeed_cb, v);
@@ -581,7 +585,8 @@ void vmm_free(struct vmm *v)
 		/* Kill now, reap when the pidfd says so. */
 		syscall(SYS_pidfd_send_signal, v->pidfd, SIGKILL, NULL, 0);
 		event_del(v->exit_ev);
-		event_assign(v->exit_ev, event_get_base(v->exit_ev), v->pidfd, EV_READ | EV_PERSIST, vmm_reaped_cb, v);
+		event_assign(v->exit_ev, event_get_base(v->exit_ev), v->pidfd, EV_READ | EV_PERSIST,
+			     vmm_reaped_cb, v);
 		event_add(v->exit_ev, NULL);
 		v->next_dying = dying;
 		dying = v;

@@ -17,15 +17,15 @@
 #define VMM_AGENT_PORT_NAME "runnerd.agent"
 
 struct vmm_config {
-	const char *qemu;         /* borrowed: path of qemu-system-x86_64 */
-	const char *kernel;       /* borrowed: vmlinux with a PVH entry */
-	const char *image;        /* borrowed: read-only root filesystem */
-	const char *accel;        /* "kvm" or "tcg" (resolved, never "auto") */
+	const char *qemu;   /* borrowed: path of qemu-system-x86_64 */
+	const char *kernel; /* borrowed: vmlinux with a PVH entry */
+	const char *image;  /* borrowed: read-only root filesystem */
+	const char *accel;  /* "kvm" or "tcg" (resolved, never "auto") */
 	unsigned memory_mb;
 	unsigned vcpus;
-	unsigned tb_size_mb;      /* TCG translation buffer; 0 = QEMU default */
-	unsigned tsc_khz;         /* TCG: the host TSC rate, given to the guest kernel so it
-	                           * can use the TSC clocksource (0 = let it calibrate) */
+	unsigned tb_size_mb;	  /* TCG translation buffer; 0 = QEMU default */
+	unsigned tsc_khz;	  /* TCG: the host TSC rate, given to the guest kernel so it
+				   * can use the TSC clocksource (0 = let it calibrate) */
 	const char *console_path; /* borrowed: file for the guest console, NULL = discard */
 };
 
