@@ -189,7 +189,8 @@ static json_t *runner_health(void *ctx)
 		if (pool_get_error(r->pools[i]))
 			json_object_set_new(s, "error", json_string(pool_get_error(r->pools[i])));
 		json_object_set_new(pools, r->langs[i]->name, s);
-		if (pool_get_status(r->pools[i]) == POOL_FAILED)
+		if (pool_get_status(r->pools[i]) == POOL_FAILED ||
+		    pool_restore_failures_in_a_row(r->pools[i]) >= 3)
 			status = "degraded";
 		else if (pool_get_status(r->pools[i]) == POOL_STARTING && strcmp(status, "ok") == 0)
 			status = "starting";

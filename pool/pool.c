@@ -40,6 +40,7 @@ struct pool_job {
 	struct job_result res;
 	pool_done_cb cb;
 	void *userdata;
+	struct event *queue_timer; /* a queued job fails when no VM comes in time */
 	uint64_t t_leased, t_resumed, t_sent, t_ack;
 };
 
@@ -141,6 +142,8 @@ static void vm_discard(struct vm *vm)
 
 static void job_free(struct pool_job *job)
 {
+	if (job->queue_timer)
+		event_free(job->queue_timer);
 	job_request_free(&job->req);
 	job_result_free(&job->res);
 	free(job);
@@ -202,6 +205,8 @@ static void vm_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	if (vm->state == VM_RESTORING || vm->state == VM_WARMING) {
 		vm_restore_failed(vm, "timed out");
 		return;
+	} else if (vm->job && vm->state == VM_LEASED) {
+		job_fail(vm->job, JOB_SANDBOX_ERROR, "the VMM did not resume in time; VM killed");
 	} else if (vm->job) {
 		/* The host deadline: the agent's own wall limit should have fired
 		 * first; if it did not, the guest is not cooperating. */
@@ -396,11 +401,6 @@ static void vm_resumed_cb(struct vmm *vmm, const char *error, void *arg)
 		vm_discard(vm);
 		return;
 	}
-	/* The agent enforces the limits; this deadline is the backstop for a
-	 * guest that stops cooperating. */
-	uint64_t ms = job->req.timeout_ms + (p->cfg.lang->compile[0] ? p->cfg.compile_wall_ms : 0);
-	ms += (uint64_t)(2000 * p->cfg.slowdown);
-	vm_arm_timer(vm, ms);
 }
 
 static void pool_lease(struct pool *p, struct vm *vm, struct pool_job *job)
@@ -409,6 +409,11 @@ static void pool_lease(struct pool *p, struct vm *vm, struct pool_job *job)
 	vm->job = job;
 	job->vm = vm;
 	job->t_leased = now_ns();
+	evtimer_del(job->queue_timer);
+	/* The agent enforces the limits; this deadline, armed from the lease
+	 * on, is the backstop for a VMM or guest that stops cooperating. */
+	uint64_t ms = job->req.timeout_ms + (p->cfg.lang->compile[0] ? p->cfg.compile_wall_ms : 0);
+	vm_arm_timer(vm, ms + (uint64_t)(2000 * p->cfg.slowdown));
 	if (vmm_resume(vm->vmm, vm_resumed_cb, vm) < 0) {
 		job_fail(job, JOB_SANDBOX_ERROR, "could not resume the VM");
 		vm_discard(vm);
@@ -527,6 +532,27 @@ int pool_new(struct event_base *base, const struct pool_config *cfg, struct pool
 	return 0;
 }
 
+static void queue_unlink(struct pool *p, struct pool_job *job)
+{
+	for (struct pool_job **it = &p->q_head; *it; it = &(*it)->next)
+		if (*it == job) {
+			*it = job->next;
+			p->q_len--;
+			break;
+		}
+	p->q_tail = NULL;
+	for (struct pool_job *it = p->q_head; it; it = it->next)
+		p->q_tail = it;
+	job->next = NULL;
+}
+
+static void job_queue_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pool_job *job = arg;
+	queue_unlink(job->pool, job);
+	job_fail(job, JOB_SANDBOX_ERROR, "no VM became available in time");
+}
+
 int pool_submit(struct pool *p, struct job_request *req, pool_done_cb cb, void *userdata,
 		struct pool_job **ret)
 {
@@ -542,6 +568,15 @@ int pool_submit(struct pool *p, struct job_request *req, pool_done_cb cb, void *
 	*req = (struct job_request){0};
 	job->cb = cb;
 	job->userdata = userdata;
+	job->queue_timer = evtimer_new(p->base, job_queue_timeout_cb, job);
+	if (!job->queue_timer) {
+		*req = job->req;
+		job->req = (struct job_request){0};
+		job_free(job);
+		return -ENOMEM;
+	}
+	struct timeval tv = {(time_t)(60 * p->cfg.slowdown), 0};
+	evtimer_add(job->queue_timer, &tv);
 	*ret = job;
 
 	if (p->q_tail)
@@ -564,23 +599,19 @@ void pool_cancel(struct pool_job *job)
 		vm->job = NULL;
 		job->vm = NULL;
 		vm_discard(vm);
-	} else {
-		for (struct pool_job **it = &p->q_head; *it; it = &(*it)->next)
-			if (*it == job) {
-				*it = job->next;
-				p->q_len--;
-				break;
-			}
-		p->q_tail = NULL;
-		for (struct pool_job *it = p->q_head; it; it = it->next)
-			p->q_tail = it;
-	}
+	} else
+		queue_unlink(p, job);
 	job_free(job);
 }
 
 enum pool_status pool_get_status(const struct pool *p)
 {
 	return p->status;
+}
+
+unsigned pool_restore_failures_in_a_row(const struct pool *p)
+{
+	return p->consecutive_failures;
 }
 
 const char *pool_get_error(const struct pool *p)
@@ -596,13 +627,14 @@ const struct language *pool_language(const struct pool *p)
 json_t *pool_stats_json(const struct pool *p)
 {
 	static const char *names[] = {"starting", "serving", "failed"};
-	return json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "status", names[p->status],
-			 "size", p->cfg.size, "ready", p->n_ready, "restoring", p->n_restoring, "busy",
-			 p->n_busy, "queued", p->q_len, "restores", (json_int_t)p->restores,
-			 "restore_failures", (json_int_t)p->restore_failures, "idle_vm_deaths",
-			 (json_int_t)p->vm_deaths, "jobs", (json_int_t)p->jobs, "sandbox_errors",
-			 (json_int_t)p->sandbox_errors, "timeouts", (json_int_t)p->timeouts,
-			 "last_restore_ms", p->last_restore_us / 1000.0);
+	return json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:i}", "status",
+			 names[p->status], "size", p->cfg.size, "ready", p->n_ready, "restoring",
+			 p->n_restoring, "busy", p->n_busy, "queued", p->q_len, "restores",
+			 (json_int_t)p->restores, "restore_failures", (json_int_t)p->restore_failures,
+			 "idle_vm_deaths", (json_int_t)p->vm_deaths, "jobs", (json_int_t)p->jobs,
+			 "sandbox_errors", (json_int_t)p->sandbox_errors, "timeouts", (json_int_t)p->timeouts,
+			 "last_restore_ms", p->last_restore_us / 1000.0, "consecutive_restore_failures",
+			 (int)p->consecutive_failures);
 }
 
 void pool_free(struct pool *p)

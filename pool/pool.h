@@ -60,6 +60,8 @@ void pool_cancel(struct pool_job *job);
 
 enum pool_status pool_get_status(const struct pool *pool);
 const char *pool_get_error(const struct pool *pool);
+/* Restores that failed in a row; >= 3 means the pool cannot refill. */
+unsigned pool_restore_failures_in_a_row(const struct pool *pool);
 const struct language *pool_language(const struct pool *pool);
 json_t *pool_stats_json(const struct pool *pool);
 /* Kills every VM (no callbacks run) and frees the pool. */

@@ -1,0 +1,390 @@
+/* test-channel.c: vmm-client/channel.c against a hostile guest. The test
+ * holds the "guest" end of a real socketpair and writes what a compromised
+ * agent could: a 4 GB length, a bad magic, version or type, garbage, a frame
+ * over the byte budget, a flood of small frames, and a valid frame that
+ * arrives one byte at a time. Every violation must end in exactly one
+ * closed callback with a reason and no frame delivered; the well-formed
+ * frames must arrive intact. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "channel.h"
+#include "proto.h"
+
+static int failures;
+
+#define CHECK(cond)                                                                                          \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);             \
+			failures++;                                                                          \
+		}                                                                                            \
+	} while (0)
+
+struct fixture {
+	struct event_base *base;
+	struct channel *ch;
+	int guest; /* our end: the hostile guest */
+	unsigned frames;
+	unsigned closed;
+	char why[128];
+	struct rd_frame_hdr last;
+	uint8_t last_payload[256];
+	uint8_t last_first, last_final; /* first and last payload byte */
+	bool free_in_closed;
+};
+
+static void on_frame(struct channel *ch, const struct rd_frame_hdr *hdr, const uint8_t *payload, void *arg)
+{
+	struct fixture *f = arg;
+
+	f->frames++;
+	f->last = *hdr;
+	if (hdr->len && hdr->len <= sizeof(f->last_payload))
+		memcpy(f->last_payload, payload, hdr->len);
+	if (hdr->len) {
+		f->last_first = payload[0];
+		f->last_final = payload[hdr->len - 1];
+	}
+}
+
+static void on_closed(struct channel *ch, const char *why, void *arg)
+{
+	struct fixture *f = arg;
+
+	f->closed++;
+	snprintf(f->why, sizeof(f->why), "%s", why ? why : "");
+	if (f->free_in_closed) {
+		channel_free(ch);
+		f->ch = NULL;
+	}
+}
+
+static void setup(struct fixture *f)
+{
+	int sp[2];
+
+	memset(f, 0, sizeof(*f));
+	f->base = event_base_new();
+	CHECK(f->base != NULL);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0);
+	CHECK(fcntl(sp[0], F_SETFL, O_NONBLOCK) == 0);
+	CHECK(fcntl(sp[1], F_SETFL, O_NONBLOCK) == 0);
+	f->guest = sp[1];
+	CHECK(channel_new(f->base, sp[0], on_frame, on_closed, f, &f->ch) == 0);
+}
+
+static void teardown(struct fixture *f)
+{
+	channel_free(f->ch);
+	if (f->guest >= 0)
+		close(f->guest);
+	event_base_free(f->base);
+}
+
+/* Runs the loop until nothing is pending (a few idle rounds). */
+static void pump(struct fixture *f)
+{
+	for (int i = 0; i < 50; i++)
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+}
+
+static void guest_write(struct fixture *f, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	while (len) {
+		ssize_t n = write(f->guest, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			/* A closed channel stops reading: the rest can never go. */
+			if (f->closed)
+				return;
+			pump(f);
+			continue;
+		}
+		if (n <= 0) /* the channel closed its end: the rest is dropped */
+			return;
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void hdr_raw(uint8_t out[RD_FRAME_HDR_SIZE], uint32_t magic, uint16_t version, uint16_t type, uint32_t id,
+		    uint32_t len)
+{
+	uint8_t b[RD_FRAME_HDR_SIZE] = {
+	    (uint8_t)magic,	 (uint8_t)(magic >> 8), (uint8_t)(magic >> 16), (uint8_t)(magic >> 24),
+	    (uint8_t)version,	 (uint8_t)(version >> 8), (uint8_t)type,	    (uint8_t)(type >> 8),
+	    (uint8_t)id,	 (uint8_t)(id >> 8),	(uint8_t)(id >> 16),	    (uint8_t)(id >> 24),
+	    (uint8_t)len,	 (uint8_t)(len >> 8),	(uint8_t)(len >> 16),	    (uint8_t)(len >> 24),
+	};
+	memcpy(out, b, sizeof(b));
+}
+
+#define MAGIC 0x31444e52u
+
+/* The violation must close the channel with a reason, deliver nothing. */
+static void expect_closed(struct fixture *f, const char *what)
+{
+	pump(f);
+	if (f->closed != 1 || f->frames != 0 || !f->why[0]) {
+		fprintf(stderr, "%s: closed %u times (\"%s\"), %u frames delivered\n", what, f->closed, f->why,
+			f->frames);
+		failures++;
+	} else
+		printf("ok - %s: \"%s\"\n", what, f->why);
+}
+
+static void test_valid_frames(void)
+{
+	struct fixture f;
+	uint8_t frame[RD_FRAME_HDR_SIZE + 5];
+
+	setup(&f);
+	rd_frame_hdr_encode(frame, RD_FRAME_ACK, 9, 0);
+	guest_write(&f, frame, RD_FRAME_HDR_SIZE);
+	rd_frame_hdr_encode(frame, RD_FRAME_ERROR, 9, 5);
+	memcpy(frame + RD_FRAME_HDR_SIZE, "hello", 5);
+	guest_write(&f, frame, sizeof(frame));
+	pump(&f);
+	CHECK(f.frames == 2 && f.closed == 0);
+	CHECK(f.last.type == RD_FRAME_ERROR && f.last.id == 9 && f.last.len == 5);
+	CHECK(memcmp(f.last_payload, "hello", 5) == 0);
+	/* EOF is reported as a close with a reason too. */
+	close(f.guest);
+	f.guest = -1;
+	pump(&f);
+	CHECK(f.closed == 1 && f.why[0]);
+	teardown(&f);
+	printf("ok - valid frames delivered, EOF reported\n");
+}
+
+static void test_bad_header(const char *what, uint32_t magic, uint16_t version, uint16_t type, uint32_t len)
+{
+	struct fixture f;
+	uint8_t buf[RD_FRAME_HDR_SIZE + 64];
+
+	setup(&f);
+	hdr_raw(buf, magic, version, type, 1, len);
+	memset(buf + RD_FRAME_HDR_SIZE, 'A', 64);
+	guest_write(&f, buf, sizeof(buf));
+	expect_closed(&f, what);
+	teardown(&f);
+}
+
+/* A 4 GB length: refused from the header alone; nothing else is read even
+ * though the guest keeps writing. */
+static void test_huge_length(void)
+{
+	struct fixture f;
+	uint8_t buf[RD_FRAME_HDR_SIZE];
+	static uint8_t junk[256 << 10];
+
+	setup(&f);
+	hdr_raw(buf, MAGIC, 1, RD_FRAME_RESULT, 1, 0xffffffffu);
+	guest_write(&f, buf, sizeof(buf));
+	pump(&f);
+	/* More bytes keep coming: must not be delivered or revive anything. */
+	memset(junk, 0, sizeof(junk));
+	(void)!write(f.guest, junk, sizeof(junk));
+	expect_closed(&f, "4 GB length header");
+	teardown(&f);
+}
+
+static void test_garbage(void)
+{
+	struct fixture f;
+	uint8_t buf[4096];
+
+	setup(&f);
+	srand(42);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)rand();
+	guest_write(&f, buf, sizeof(buf));
+	expect_closed(&f, "random garbage");
+	teardown(&f);
+}
+
+/* A well-formed frame that is larger than the remaining byte budget. */
+static void test_over_budget(void)
+{
+	struct fixture f;
+	size_t len = 8192;
+	uint8_t *buf = calloc(1, RD_FRAME_HDR_SIZE + len);
+
+	setup(&f);
+	channel_set_budget(f.ch, 4096);
+	rd_frame_hdr_encode(buf, RD_FRAME_RESULT, 1, (uint32_t)len);
+	guest_write(&f, buf, RD_FRAME_HDR_SIZE + len);
+	expect_closed(&f, "frame over the byte budget");
+	teardown(&f);
+	free(buf);
+}
+
+/* Over RD_FRAME_MAX even with an unlimited budget. */
+static void test_over_frame_max(void)
+{
+	struct fixture f;
+	uint8_t buf[RD_FRAME_HDR_SIZE];
+
+	setup(&f);
+	channel_set_budget(f.ch, (size_t)1 << 40);
+	rd_frame_hdr_encode(buf, RD_FRAME_RESULT, 1, RD_FRAME_MAX + 1);
+	guest_write(&f, buf, sizeof(buf));
+	expect_closed(&f, "frame over RD_FRAME_MAX with a huge budget");
+	teardown(&f);
+}
+
+/* A flood of tiny valid frames: the budget (64 KiB initially) runs out after
+ * 4096 headers; the rest is never delivered. */
+static void test_flood(void)
+{
+	struct fixture f;
+	size_t n = 100000;
+	uint8_t *buf = malloc(n * RD_FRAME_HDR_SIZE);
+
+	setup(&f);
+	for (size_t i = 0; i < n; i++)
+		rd_frame_hdr_encode(buf + i * RD_FRAME_HDR_SIZE, RD_FRAME_ACK, 1, 0);
+	guest_write(&f, buf, n * RD_FRAME_HDR_SIZE);
+	pump(&f);
+	if (f.closed != 1 || !f.why[0] || f.frames > (64u << 10) / RD_FRAME_HDR_SIZE) {
+		fprintf(stderr, "flood: closed %u (\"%s\"), %u frames delivered (budget allows %u)\n", f.closed,
+			f.why, f.frames, (64u << 10) / RD_FRAME_HDR_SIZE);
+		failures++;
+	} else
+		printf("ok - flood of %zu frames: %u delivered, then \"%s\"\n", n, f.frames, f.why);
+	teardown(&f);
+	free(buf);
+}
+
+/* A valid frame trickling in one byte per loop iteration arrives once and
+ * intact; a malformed header trickled the same way is refused once. */
+static void test_fragments(void)
+{
+	struct fixture f;
+	uint8_t frame[RD_FRAME_HDR_SIZE + 100];
+
+	setup(&f);
+	rd_frame_hdr_encode(frame, RD_FRAME_ERROR, 3, 100);
+	for (int i = 0; i < 100; i++)
+		frame[RD_FRAME_HDR_SIZE + i] = (uint8_t)i;
+	for (size_t i = 0; i < sizeof(frame); i++) {
+		guest_write(&f, frame + i, 1);
+		event_base_loop(f.base, EVLOOP_NONBLOCK);
+		if (i + 1 < sizeof(frame))
+			CHECK(f.frames == 0);
+	}
+	pump(&f);
+	CHECK(f.frames == 1 && f.closed == 0 && f.last.len == 100 && f.last.id == 3);
+	for (int i = 0; i < 100; i++)
+		CHECK(f.last_payload[i] == (uint8_t)i);
+	teardown(&f);
+	printf("ok - valid frame byte by byte\n");
+
+	setup(&f);
+	hdr_raw(frame, MAGIC, 1, 77, 1, 0);
+	for (size_t i = 0; i < RD_FRAME_HDR_SIZE; i++) {
+		guest_write(&f, frame + i, 1);
+		event_base_loop(f.base, EVLOOP_NONBLOCK);
+	}
+	expect_closed(&f, "bad type byte by byte");
+	teardown(&f);
+}
+
+/* The owner frees the channel inside the closed callback (what vmm.c's
+ * owners do when they discard the VM): no use after free, no second call. */
+static void test_free_in_callback(void)
+{
+	struct fixture f;
+	uint8_t buf[RD_FRAME_HDR_SIZE * 2];
+
+	setup(&f);
+	f.free_in_closed = true;
+	hdr_raw(buf, 0xdeadbeef, 1, RD_FRAME_ACK, 1, 0);
+	hdr_raw(buf + RD_FRAME_HDR_SIZE, 0xdeadbeef, 1, RD_FRAME_ACK, 1, 0);
+	guest_write(&f, buf, sizeof(buf));
+	expect_closed(&f, "freed inside the closed callback");
+	teardown(&f);
+}
+
+/* The guest stays silent but the payload it announced never completes,
+ * then it hangs up: a close with a reason, no partial frame. */
+static void test_truncated_then_eof(void)
+{
+	struct fixture f;
+	uint8_t buf[RD_FRAME_HDR_SIZE + 10];
+
+	setup(&f);
+	rd_frame_hdr_encode(buf, RD_FRAME_RESULT, 1, 1000);
+	guest_write(&f, buf, sizeof(buf));
+	pump(&f);
+	CHECK(f.frames == 0 && f.closed == 0);
+	close(f.guest);
+	f.guest = -1;
+	expect_closed(&f, "EOF inside a frame");
+	teardown(&f);
+}
+
+/* A valid frame far over the 64 KiB read watermark, then a second one in
+ * the same write: both delivered whole (the watermark dance must not stall). */
+static void test_large_valid(void)
+{
+	struct fixture f;
+	size_t len = 3u << 20;
+	uint8_t *buf = malloc(2 * (RD_FRAME_HDR_SIZE + len));
+
+	setup(&f);
+	channel_set_budget(f.ch, 2 * (RD_FRAME_HDR_SIZE + len));
+	for (int k = 0; k < 2; k++) {
+		uint8_t *p = buf + k * (RD_FRAME_HDR_SIZE + len);
+		rd_frame_hdr_encode(p, RD_FRAME_ERROR, 5 + k, (uint32_t)len);
+		memset(p + RD_FRAME_HDR_SIZE, 'a' + k, len);
+	}
+	guest_write(&f, buf, 2 * (RD_FRAME_HDR_SIZE + len));
+	pump(&f);
+	CHECK(f.frames == 2 && f.closed == 0 && f.last.id == 6 && f.last.len == len);
+	CHECK(f.last_first == 'b' && f.last_final == 'b');
+	/* The budget is now spent exactly: one more header is too much. */
+	rd_frame_hdr_encode(buf, RD_FRAME_ACK, 6, 0);
+	guest_write(&f, buf, RD_FRAME_HDR_SIZE);
+	pump(&f);
+	CHECK(f.closed == 1 && f.frames == 2);
+	teardown(&f);
+	free(buf);
+	printf("ok - two 3 MiB frames delivered, budget then enforced\n");
+}
+
+int main(void)
+{
+	test_valid_frames();
+	test_huge_length();
+	test_bad_header("bad magic", 0x31444e53u, 1, RD_FRAME_RESULT, 0);
+	test_bad_header("bad version", MAGIC, 2, RD_FRAME_RESULT, 0);
+	test_bad_header("version 0", MAGIC, 0, RD_FRAME_ACK, 0);
+	test_bad_header("type 0", MAGIC, 1, 0, 0);
+	test_bad_header("type 6", MAGIC, 1, 6, 0);
+	test_bad_header("type 0xffff", MAGIC, 1, 0xffff, 0);
+	test_garbage();
+	test_over_budget();
+	test_over_frame_max();
+	test_flood();
+	test_fragments();
+	test_free_in_callback();
+	test_truncated_then_eof();
+	test_large_valid();
+	if (failures) {
+		fprintf(stderr, "%d check(s) failed\n", failures);
+		return 1;
+	}
+	return 0;
+}
