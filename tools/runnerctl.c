@@ -571,11 +571,26 @@ static int cmd_health(void)
 			printf("%s: %lld\n", key, (long long)json_integer_value(v));
 		else if (json_is_boolean(v))
 			printf("%s: %s\n", key, json_is_true(v) ? "yes" : "no");
-		else if (json_is_object(v)) {
-			char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
-			printf("%s: %s\n", key, s ? s : "?");
-			free(s);
-		}
+	}
+	/* One line per language pool. */
+	const char *lang;
+	json_t *p;
+	json_object_foreach(json_object_get(j, "pools"), lang, p)
+	{
+		printf("pool %s: %s, %lld ready of %lld, %lld restoring, %lld busy, %lld queued; %lld jobs, "
+		       "%lld sandbox errors, %lld restore failures, last restore %.1f ms%s%s\n",
+		       lang, json_string_value(json_object_get(p, "status")),
+		       (long long)json_integer_value(json_object_get(p, "ready")),
+		       (long long)json_integer_value(json_object_get(p, "size")),
+		       (long long)json_integer_value(json_object_get(p, "restoring")),
+		       (long long)json_integer_value(json_object_get(p, "busy")),
+		       (long long)json_integer_value(json_object_get(p, "queued")),
+		       (long long)json_integer_value(json_object_get(p, "jobs")),
+		       (long long)json_integer_value(json_object_get(p, "sandbox_errors")),
+		       (long long)json_integer_value(json_object_get(p, "restore_failures")),
+		       json_number_value(json_object_get(p, "last_restore_ms")),
+		       json_object_get(p, "error") ? "; error: " : "",
+		       json_object_get(p, "error") ? json_string_value(json_object_get(p, "error")) : "");
 	}
 	if (accel && strcmp(accel, "tcg") == 0)
 		fprintf(
