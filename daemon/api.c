@@ -227,6 +227,18 @@ static int take_positive(json_t *v, const char *name, uint32_t unit, uint32_t ma
 	return 0;
 }
 
+/* A client's key, to echo in an error: keys are valid UTF-8 without NUL
+ * (jansson), but what we echo is bounded and printable. Returns whether
+ * it was cut. */
+static bool key_for_message(const char *key, char shown[65])
+{
+	size_t m = 0;
+	for (const char *p = key; *p && m < 64; p++)
+		shown[m++] = (*p >= 0x20 && *p < 0x7f && *p != '\'') ? *p : '?';
+	shown[m] = '\0';
+	return key[m] != '\0';
+}
+
 static bool language_name_ok(const char *s, size_t len)
 {
 	if (len == 0 || len > API_LANGUAGE_MAX)
@@ -271,10 +283,14 @@ static int parse_files(json_t *files, const struct api_limits *lim, const char *
 				content = v;
 			else if (strcmp(key, "content_b64") == 0)
 				content_b64 = v;
-			else
-				return fail(ret_error, -EINVAL,
-					    "files[%zu]: unknown field (allowed: name, content, content_b64)",
-					    i);
+			else {
+				char shown[65];
+				bool cut = key_for_message(key, shown);
+				return fail(
+				    ret_error, -EINVAL,
+				    "files[%zu]: unknown field '%s'%s (allowed: name, content, content_b64)",
+				    i, shown, cut ? "..." : "");
+			}
 		}
 		if (!name)
 			return fail(ret_error, -EINVAL, "files[%zu].name is required", i);
@@ -373,14 +389,9 @@ int api_parse_execute(const char *body, size_t len, const struct api_limits *lim
 			if (strcmp(key, names[k]) == 0)
 				break;
 		if (k == sizeof(names) / sizeof(names[0])) {
-			/* Keys are valid UTF-8 without NUL (jansson), but bound
-			 * what we echo and keep it printable. */
 			char shown[65];
-			size_t m = 0;
-			for (const char *p = key; *p && m < sizeof(shown) - 1; p++)
-				shown[m++] = (*p >= 0x20 && *p < 0x7f && *p != '\'') ? *p : '?';
-			shown[m] = '\0';
-			return fail(ret_error, -EINVAL, "unknown field '%s'%s", shown, key[m] ? "..." : "");
+			bool cut = key_for_message(key, shown);
+			return fail(ret_error, -EINVAL, "unknown field '%s'%s", shown, cut ? "..." : "");
 		}
 		*slots[k] = v;
 	}
@@ -540,6 +551,18 @@ static json_t *signal_name(int sig)
 	return json_string(buf);
 }
 
+/* enum rd_limit bits as names, e.g. ["wall", "pids"]. */
+static json_t *limits_hit_names(uint32_t bits)
+{
+	static const char *names[] = {"wall", "cpu", "memory", "stdout", "stderr", "pids", "fsize"};
+	json_t *a = json_array();
+
+	for (unsigned i = 0; a && i < sizeof(names) / sizeof(names[0]); i++)
+		if (bits & (1u << i))
+			json_array_append_new(a, json_string(names[i]));
+	return a;
+}
+
 static json_t *ms_from_us(uint64_t us)
 {
 	return json_real((double)us / 1000.0);
@@ -554,6 +577,9 @@ static json_t *ms_from_us(uint64_t us)
  *   timed_out, oom    bool
  *   stdout, stderr    text with *_lossy flags, or stdout_b64/stderr_b64
  *   stdout_truncated, stderr_truncated   bool: the output limit was hit
+ *   limits_hit        names of the run step's limits that were hit: wall,
+ *                     cpu, memory, stdout, stderr, pids, fsize (the compile
+ *                     object has its own)
  *   compile           {exit_code, signal, signal_name, stdout.., stderr..,
  *                      wall_time_ms, cpu_time_ms} | null
  *   exec_time_ms, cpu_time_ms, memory_kb   of the run step
@@ -590,6 +616,7 @@ json_t *api_render_result(const struct job_request *req, const struct job_result
 	set_stream(o, "stderr", run->present ? run->err : NULL, run->present ? run->err_len : 0, b64, &ok);
 	set(o, "stdout_truncated", json_boolean(run->present && (run->limits_hit & RD_LIMIT_STDOUT)), &ok);
 	set(o, "stderr_truncated", json_boolean(run->present && (run->limits_hit & RD_LIMIT_STDERR)), &ok);
+	set(o, "limits_hit", limits_hit_names(run->present ? run->limits_hit : 0), &ok);
 
 	if (comp->present) {
 		c = json_object();
@@ -605,6 +632,7 @@ json_t *api_render_result(const struct job_request *req, const struct job_result
 			set_stream(c, "stderr", comp->err, comp->err_len, b64, &ok);
 			set(c, "stdout_truncated", json_boolean(comp->limits_hit & RD_LIMIT_STDOUT), &ok);
 			set(c, "stderr_truncated", json_boolean(comp->limits_hit & RD_LIMIT_STDERR), &ok);
+			set(c, "limits_hit", limits_hit_names(comp->limits_hit), &ok);
 			set(c, "wall_time_ms", json_integer(comp->wall_ms), &ok);
 			set(c, "cpu_time_ms", json_integer(comp->cpu_ms), &ok);
 			set(c, "memory_kb", json_integer(comp->peak_memory_kb), &ok);

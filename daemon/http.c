@@ -302,6 +302,30 @@ static void log_caller(const struct http_conn *c, bool refused)
 			 (unsigned)c->uid, (int)c->pid, what);
 }
 
+/* At the connection cap, a new client takes the place of the oldest
+ * connection that has no run in flight (idle keep-alive, or still sending
+ * its request): otherwise a few hundred idle sockets would lock everyone,
+ * /health included, out until their deadline. Connections with a run in
+ * flight are never evicted; if all are busy, the new one is refused. */
+static bool conn_evict_idle(struct http_server *s, struct http_conn *newc)
+{
+	struct http_conn *oldest = NULL;
+
+	for (struct http_conn *c = s->conns; c; c = c->next)
+		if (c != newc && !c->exec && !c->refused)
+			oldest = c; /* conns is newest first: the last match is the oldest */
+	if (!oldest)
+		return false;
+	log_warn("connection %llu CALLER_UID=%u evicted: connection cap reached, it was idle",
+		 (unsigned long long)oldest->id, (unsigned)oldest->uid);
+	oldest->refused = true; /* no longer counted */
+	s->n_conns--;
+	evutil_socket_t fd = bufferevent_getfd(oldest->bev);
+	if (fd >= 0)
+		shutdown(fd, SHUT_RDWR);
+	return true;
+}
+
 static void adopt_cb(evutil_socket_t unused, short what, void *userdata)
 {
 	struct http_server *s = userdata;
@@ -328,7 +352,7 @@ static void adopt_cb(evutil_socket_t unused, short what, void *userdata)
 		}
 		list_push(&s->conns, c);
 		evhttp_connection_set_closecb(c->evcon, conn_close_cb, c);
-		if (s->n_conns >= s->lim.max_connections) {
+		if (s->n_conns >= s->lim.max_connections && !conn_evict_idle(s, c)) {
 			c->refused = true;
 			log_caller(c, true);
 			shutdown(fd, SHUT_RDWR);

@@ -274,6 +274,11 @@ static int runner_execute(void *ctx, struct job_request *req, service_done_cb do
 		free(e);
 		if (rc == -EAGAIN)
 			*ret_error = strdup("too many executions waiting; retry later");
+		else if (rc == -ENODEV &&
+			 asprintf(ret_error, "%s unavailable: VM restores are failing (%s)",
+				  pool_language(pool)->name,
+				  pool_get_error(pool) ? pool_get_error(pool) : "unknown") < 0)
+			*ret_error = NULL;
 		return rc;
 	}
 	r->in_flight++;

@@ -62,6 +62,8 @@ struct pool {
 	/* counters */
 	uint64_t restores, restore_failures, vm_deaths, jobs, sandbox_errors, timeouts;
 	uint64_t last_restore_us;
+	char *last_failure;    /* why the last restore failed */
+	bool template_rebuilt; /* once per pool: see pool_rebuild_template() */
 };
 
 static uint64_t now_ns(void)
@@ -70,6 +72,9 @@ static uint64_t now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+static void pool_rebuild_template(struct pool *p);
+static void queue_unlink(struct pool *p, struct pool_job *job);
 
 static void pool_notify(struct pool *p, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -194,8 +199,12 @@ static void vm_restore_failed(struct vm *vm, const char *why)
 
 	p->restore_failures++;
 	p->consecutive_failures++;
+	free(p->last_failure);
+	p->last_failure = strdup(why);
 	pool_notify(p, 4, "%s: restore of %s failed: %s", p->cfg.lang->name, vmm_id(vm->vmm), why);
 	vm_discard(vm);
+	if (p->consecutive_failures >= 3 && p->restores == 0 && !p->template_rebuilt && p->n_restoring == 0)
+		pool_rebuild_template(p);
 }
 
 static void vm_deadline_cb(evutil_socket_t fd, short what, void *arg)
@@ -479,6 +488,51 @@ static void pool_backoff_cb(evutil_socket_t fd, short what, void *arg)
 	pool_refill(arg, true);
 }
 
+static void pool_template_cb(const char *error, int ram_fd, const char *state_path, void *arg);
+
+static int pool_prepare_template(struct pool *p, bool force_rebuild)
+{
+	struct template_spec spec = {
+	    .lang = p->cfg.lang,
+	    .vmm = &p->cfg.vmm,
+	    .cache_dir = p->cfg.cache_dir,
+	    .qemu_version = p->cfg.qemu_version,
+	    .boot_timeout_ms = (uint32_t)(60000 * p->cfg.slowdown),
+	    .warm_timeout_ms = (uint32_t)(30000 * p->cfg.slowdown),
+	    .force_rebuild = force_rebuild,
+	};
+	p->status = POOL_STARTING;
+	return template_prepare(p->base, &spec, pool_template_cb, p, &p->tb);
+}
+
+/* A template that never restored once is suspect even though its files
+ * check out (say, a host change the key does not capture): rebuild it,
+ * once. Pending requests fail; new ones get 503 until it is ready. */
+static void pool_rebuild_template(struct pool *p)
+{
+	pool_notify(p, 4, "%s: no clone of this template ever restored; rebuilding it", p->cfg.lang->name);
+	p->template_rebuilt = true;
+	while (p->q_head) {
+		struct pool_job *job = p->q_head;
+		queue_unlink(p, job);
+		job_fail(job, JOB_SANDBOX_ERROR, "the language's snapshot template is being rebuilt");
+	}
+	template_build_free(p->tb);
+	p->tb = NULL;
+	if (p->ram_fd >= 0)
+		close(p->ram_fd);
+	p->ram_fd = -1;
+	free(p->state_path);
+	p->state_path = NULL;
+	p->consecutive_failures = 0;
+	int r = pool_prepare_template(p, true);
+	if (r < 0) {
+		p->status = POOL_FAILED;
+		free(p->error);
+		p->error = strdup("could not rebuild the template");
+	}
+}
+
 static void pool_template_cb(const char *error, int ram_fd, const char *state_path, void *arg)
 {
 	struct pool *p = arg;
@@ -513,15 +567,7 @@ int pool_new(struct event_base *base, const struct pool_config *cfg, struct pool
 		free(p);
 		return -ENOMEM;
 	}
-	struct template_spec spec = {
-	    .lang = cfg->lang,
-	    .vmm = &p->cfg.vmm,
-	    .cache_dir = cfg->cache_dir,
-	    .qemu_version = cfg->qemu_version,
-	    .boot_timeout_ms = (uint32_t)(60000 * cfg->slowdown),
-	    .warm_timeout_ms = (uint32_t)(30000 * cfg->slowdown),
-	};
-	int r = template_prepare(base, &spec, pool_template_cb, p, &p->tb);
+	int r = pool_prepare_template(p, false);
 	if (r < 0) {
 		event_free(p->refill_ev);
 		event_free(p->backoff_ev);
@@ -557,6 +603,10 @@ int pool_submit(struct pool *p, struct job_request *req, pool_done_cb cb, void *
 		struct pool_job **ret)
 {
 	if (p->status != POOL_SERVING)
+		return -ENODEV;
+	/* Restores keep failing and nothing is ready: say so now rather than
+	 * letting the request wait for a VM that will not come. */
+	if (p->n_ready == 0 && p->consecutive_failures >= 3)
 		return -ENODEV;
 	if (p->n_ready == 0 && p->q_len >= p->cfg.queue_max)
 		return -EAGAIN;
@@ -616,6 +666,8 @@ unsigned pool_restore_failures_in_a_row(const struct pool *p)
 
 const char *pool_get_error(const struct pool *p)
 {
+	if (p->status == POOL_SERVING && p->consecutive_failures >= 3)
+		return p->last_failure;
 	return p->error;
 }
 
@@ -662,5 +714,6 @@ void pool_free(struct pool *p)
 		close(p->ram_fd);
 	free(p->state_path);
 	free(p->error);
+	free(p->last_failure);
 	free(p);
 }

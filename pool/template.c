@@ -11,6 +11,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,31 +59,53 @@ static void rm_rf(const char *dir)
 	rmdir(dir);
 }
 
-static void template_finish(struct template_build *b, const char *error)
+/* Hands the result to the owner: ram_fd (a sealed memfd, ownership passes
+ * on) on success, else an error. */
+static void template_finish(struct template_build *b, const char *error, int ram_fd)
 {
-	int ram_fd = -1;
-	char ram_path[4700];
-	size_t copied = 0;
-	int r;
-
 	if (b->done)
 		return;
 	b->done = true;
 	event_del(b->timer);
 	vmm_free(b->vmm);
 	b->vmm = NULL;
-	if (!error) {
-		snprintf(ram_path, sizeof(ram_path), "%s/ram", b->dir);
-		r = snapshot_load_ram(ram_path, &ram_fd, &copied);
-		if (r < 0) {
-			if (asprintf(&b->error, "loading template RAM: %s", strerror(-r)) < 0)
-				b->error = NULL;
-			error = b->error ? b->error : "loading template RAM failed";
-		}
-	}
 	if (error)
 		rm_rf(b->tmpdir);
 	b->cb(error, error ? -1 : ram_fd, error ? NULL : b->state_path, b->userdata);
+}
+
+static void template_fail(struct template_build *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void template_fail(struct template_build *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	free(b->error);
+	va_start(ap, fmt);
+	if (vasprintf(&b->error, fmt, ap) < 0)
+		b->error = NULL;
+	va_end(ap);
+	template_finish(b, b->error ? b->error : "template failed", -1);
+}
+
+/* What a template directory holds, for meta.json's "files": sizes and
+ * digests of state and ram, so a damaged cache is rebuilt, not loaded. */
+static json_t *files_describe(const char *dir, uint64_t ram_digest)
+{
+	char path[4700], state_sha[65];
+	struct stat st_state, st_ram;
+	char digest[17];
+
+	snprintf(path, sizeof(path), "%s/state", dir);
+	if (stat(path, &st_state) < 0 || sha256_file_hex(path, state_sha) < 0)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/ram", dir);
+	if (stat(path, &st_ram) < 0)
+		return NULL;
+	snprintf(digest, sizeof(digest), "%016llx", (unsigned long long)ram_digest);
+	return json_pack("{s:s,s:I,s:s,s:I}", "state_sha256", state_sha, "state_size",
+			 (json_int_t)st_state.st_size, "ram_digest", digest, "ram_size",
+			 (json_int_t)st_ram.st_size);
 }
 
 /* Removes CACHE/snapshots/LANG-* other than the current key. */
@@ -108,27 +132,41 @@ static void remove_stale(const char *snapdir, const char *lang, const char *keep
 
 static void timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
-	template_finish(arg, "template VM did not become ready in time");
+	template_finish(arg, "template VM did not become ready in time", -1);
 }
 
 static void saved_cb(struct vmm *vmm, const char *error, void *arg)
 {
 	struct template_build *b = arg;
+	char ram[4700];
+	uint64_t digest;
+	int ram_fd = -1, r;
 
 	close(b->state_fd);
 	b->state_fd = -1;
 	if (error) {
-		template_finish(b, error);
+		template_fail(b, "saving the template: %s", error);
 		return;
 	}
-	/* The RAM file is complete once the VMM is gone. */
+	/* The RAM file is complete: the guest is stopped, and its writes went
+	 * through a shared mapping of this file. */
 	vmm_free(b->vmm);
 	b->vmm = NULL;
-	if (snapshot_meta_write(b->tmpdir, b->meta) < 0 || rename(b->tmpdir, b->dir) < 0) {
-		template_finish(b, "could not write the template to the cache");
+	snprintf(ram, sizeof(ram), "%s/ram", b->tmpdir);
+	r = snapshot_load_ram(ram, &ram_fd, NULL, &digest);
+	if (r < 0) {
+		template_fail(b, "loading template RAM: %s", strerror(-r));
 		return;
 	}
-	template_finish(b, NULL);
+	json_auto_t *meta = json_deep_copy(b->meta);
+	json_t *files = files_describe(b->tmpdir, digest);
+	if (!meta || !files || json_object_set_new(meta, "files", files) < 0 ||
+	    snapshot_meta_write(b->tmpdir, meta) < 0 || rename(b->tmpdir, b->dir) < 0) {
+		close(ram_fd);
+		template_fail(b, "could not write the template to the cache");
+		return;
+	}
+	template_finish(b, NULL, ram_fd);
 }
 
 static void ready_cb(struct vmm *vmm, void *arg)
@@ -158,7 +196,7 @@ static void ready_cb(struct vmm *vmm, void *arg)
 	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy) ||
 	    jobspec_build(&req, lang, &lim, entropy, sizeof(entropy), &job) < 0 ||
 	    vmm_send_job(vmm, &job, jobspec_budget(&req)) < 0)
-		template_finish(b, "could not send the warm-up job");
+		template_finish(b, "could not send the warm-up job", -1);
 }
 
 static void result_cb(struct vmm *vmm, const struct rd_result *res, void *arg)
@@ -176,13 +214,13 @@ static void result_cb(struct vmm *vmm, const struct rd_result *res, void *arg)
 			     (const char *)s->out, (int)(s->err_len > 300 ? 300 : s->err_len),
 			     (const char *)s->err) < 0)
 			b->error = NULL;
-		template_finish(b, b->error ? b->error : "hello world check failed");
+		template_finish(b, b->error ? b->error : "hello world check failed", -1);
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/state", b->tmpdir);
 	b->state_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (b->state_fd < 0 || vmm_save(vmm, b->state_fd, saved_cb, b) < 0)
-		template_finish(b, "could not save the template state");
+		template_finish(b, "could not save the template state", -1);
 }
 
 static void failed_cb(struct vmm *vmm, const char *why, void *arg)
@@ -191,7 +229,7 @@ static void failed_cb(struct vmm *vmm, const char *why, void *arg)
 	free(b->error);
 	if (asprintf(&b->error, "template VM failed: %s", why) < 0)
 		b->error = NULL;
-	template_finish(b, b->error ? b->error : why);
+	template_finish(b, b->error ? b->error : why, -1);
 }
 
 static const struct vmm_callbacks template_vmm_cbs = {
@@ -265,31 +303,78 @@ static int compute_key(struct template_build *b)
 	return 0;
 }
 
-/* A cached template is loaded only if its meta.json equals the inputs. */
-static bool cached_valid(struct template_build *b)
+/* A cached template is loaded only if its meta.json records exactly our
+ * inputs, and its files are the ones recorded there (checked on load). */
+static bool cached_inputs_match(struct template_build *b, json_t **ret_files)
 {
 	json_t *meta = NULL;
-	char path[4700];
-	struct stat st;
 
 	if (snapshot_meta_read(b->dir, &meta) < 0)
 		return false;
-	bool ok = json_equal(meta, b->meta);
+	json_t *files = json_incref(json_object_get(meta, "files"));
+	json_object_del(meta, "files");
+	bool ok = json_is_object(files) && json_equal(meta, b->meta);
 	json_decref(meta);
-	snprintf(path, sizeof(path), "%s/ram", b->dir);
-	return ok && stat(path, &st) == 0 && stat(b->state_path, &st) == 0 && st.st_size > 0;
+	if (!ok) {
+		json_decref(files);
+		return false;
+	}
+	*ret_files = files;
+	return true;
 }
 
-static void loaded_cb(evutil_socket_t fd, short what, void *arg)
+static int template_start_build(struct template_build *b);
+
+static void load_cached_cb(evutil_socket_t fd, short what, void *arg)
 {
-	template_finish(arg, NULL);
+	struct template_build *b = arg;
+	json_t *recorded = NULL;
+	char ram[4700];
+	uint64_t digest;
+	int ram_fd = -1;
+
+	snprintf(ram, sizeof(ram), "%s/ram", b->dir);
+	if (cached_inputs_match(b, &recorded) && snapshot_load_ram(ram, &ram_fd, NULL, &digest) >= 0) {
+		json_auto_t *actual = files_describe(b->dir, digest);
+		bool ok = actual && json_equal(actual, recorded);
+		json_decref(recorded);
+		if (ok) {
+			template_finish(b, NULL, ram_fd);
+			return;
+		}
+		close(ram_fd);
+	} else
+		json_decref(recorded);
+	/* Damaged: never load it, make a new one. */
+	rm_rf(b->dir);
+	int r = template_start_build(b);
+	if (r < 0)
+		template_fail(b, "rebuilding a damaged template: %s", strerror(-r));
+}
+
+static int template_start_build(struct template_build *b)
+{
+	char ram[4700];
+	int r;
+
+	rm_rf(b->tmpdir);
+	if (mkdir(b->tmpdir, 0700) < 0)
+		return -errno;
+	snprintf(ram, sizeof(ram), "%s/ram", b->tmpdir);
+	event_assign(b->timer, b->base, -1, 0, timeout_cb, b);
+	r = vmm_boot(b->base, b->spec.vmm, ram, &template_vmm_cbs, b, &b->vmm);
+	if (r < 0)
+		return r;
+	struct timeval tv = {b->spec.boot_timeout_ms / 1000, (b->spec.boot_timeout_ms % 1000) * 1000};
+	evtimer_add(b->timer, &tv);
+	return 0;
 }
 
 int template_prepare(struct event_base *base, const struct template_spec *spec, template_done_cb cb,
 		     void *userdata, struct template_build **ret)
 {
 	struct template_build *b = calloc(1, sizeof(*b));
-	char snapdir[4200], name[300], ram[4700];
+	char snapdir[4200], name[300];
 	int r;
 
 	if (!b)
@@ -322,25 +407,21 @@ int template_prepare(struct event_base *base, const struct template_spec *spec, 
 	snprintf(b->state_path, sizeof(b->state_path), "%s/state", b->dir);
 	remove_stale(snapdir, spec->lang->name, name);
 
-	if (cached_valid(b)) {
+	json_t *files = NULL;
+	if (!spec->force_rebuild && cached_inputs_match(b, &files)) {
+		/* Verified and loaded from the loop, so the owner's callback never
+		 * runs inside template_prepare(). */
+		json_decref(files);
 		struct timeval now = {0, 0};
-		event_assign(b->timer, base, -1, 0, loaded_cb, b);
+		event_assign(b->timer, base, -1, 0, load_cached_cb, b);
 		evtimer_add(b->timer, &now);
 		*ret = b;
 		return 0;
 	}
 	rm_rf(b->dir);
-	rm_rf(b->tmpdir);
-	if (mkdir(b->tmpdir, 0700) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	snprintf(ram, sizeof(ram), "%s/ram", b->tmpdir);
-	r = vmm_boot(base, spec->vmm, ram, &template_vmm_cbs, b, &b->vmm);
+	r = template_start_build(b);
 	if (r < 0)
 		goto fail;
-	struct timeval tv = {spec->boot_timeout_ms / 1000, (spec->boot_timeout_ms % 1000) * 1000};
-	evtimer_add(b->timer, &tv);
 	*ret = b;
 	return 0;
 fail:

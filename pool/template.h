@@ -8,6 +8,7 @@
 #pragma once
 
 #include <event2/event.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "language.h"
@@ -20,6 +21,7 @@ struct template_spec {
 	const char *qemu_version;
 	uint32_t boot_timeout_ms;
 	uint32_t warm_timeout_ms;
+	bool force_rebuild; /* ignore a cached template (it failed to restore) */
 };
 
 struct template_build;

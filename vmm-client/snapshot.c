@@ -28,8 +28,17 @@ static bool page_is_zero(const uint8_t *p)
 	return true;
 }
 
-int snapshot_load_ram(const char *ram_path, int *ret_fd, size_t *ret_copied)
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
 {
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+int snapshot_load_ram(const char *ram_path, int *ret_fd, size_t *ret_copied, uint64_t *ret_digest)
+{
+	uint64_t digest = 0xcbf29ce484222325ull;
 	struct stat st;
 	size_t copied = 0;
 	uint8_t *buf = NULL;
@@ -42,6 +51,7 @@ int snapshot_load_ram(const char *ram_path, int *ret_fd, size_t *ret_copied)
 		r = errno ? -errno : -EINVAL;
 		goto out;
 	}
+	digest = fnv1a(digest, &st.st_size, sizeof(st.st_size));
 	mfd = memfd_create("runnerd-template-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	buf = malloc(CHUNK);
 	if (mfd < 0 || !buf || ftruncate(mfd, st.st_size) < 0) {
@@ -72,6 +82,9 @@ int snapshot_load_ram(const char *ram_path, int *ret_fd, size_t *ret_copied)
 			for (size_t p = 0; p + PAGE <= (size_t)n; p += PAGE) {
 				if (page_is_zero(buf + p))
 					continue;
+				off_t at = off + (off_t)p;
+				digest = fnv1a(digest, &at, sizeof(at));
+				digest = fnv1a(digest, buf + p, PAGE);
 				if (pwrite(mfd, buf + p, PAGE, off + (off_t)p) != PAGE) {
 					r = -EIO;
 					goto out;
@@ -90,6 +103,8 @@ int snapshot_load_ram(const char *ram_path, int *ret_fd, size_t *ret_copied)
 	mfd = -1;
 	if (ret_copied)
 		*ret_copied = copied;
+	if (ret_digest)
+		*ret_digest = digest;
 	r = 0;
 out:
 	free(buf);

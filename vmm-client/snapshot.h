@@ -7,12 +7,17 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Loads the RAM file into a sealed memfd (F_SEAL_WRITE|SHRINK|GROW|SEAL),
  * copying only non-zero pages. Clones map it private; nobody, including a
  * compromised VMM, can write to it. Sets *ret_fd (O_CLOEXEC) and, if not
- * NULL, *ret_copied (bytes copied). */
-int snapshot_load_ram(const char *ram_path, int *ret_fd, size_t *ret_copied);
+ * NULL, *ret_copied (bytes copied) and *ret_digest: a 64-bit FNV-1a over
+ * the file size and every non-zero page with its offset, recorded in
+ * meta.json when the template is made and checked on every later load (it
+ * catches a damaged cache; the cache is root's, so this is not a defence
+ * against an attacker). */
+int snapshot_load_ram(const char *ram_path, int *ret_fd, size_t *ret_copied, uint64_t *ret_digest);
 
 /* Writes `meta` to dir/meta.json via a temp file and rename. */
 int snapshot_meta_write(const char *dir, json_t *meta);

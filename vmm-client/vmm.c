@@ -48,6 +48,7 @@ struct vmm {
 	int save_fd; /* borrowed, for getfd */
 	void *save_userdata;
 	uint32_t job_id;
+	bool job_acked; /* exactly one ACK per job */
 };
 
 static unsigned vmm_live; /* spawned and not yet reaped */
@@ -268,10 +269,11 @@ static void vmm_frame_cb(struct channel *ch, const struct rd_frame_hdr *hdr, con
 		v->cbs->ready(v, v->userdata);
 		return;
 	case RD_FRAME_ACK:
-		if (hdr->id != v->job_id || hdr->id == 0) {
-			vmm_fail(v, "agent acknowledged an unknown job");
+		if (hdr->id != v->job_id || hdr->id == 0 || v->job_acked) {
+			vmm_fail(v, "agent acknowledged an unknown job, or twice");
 			return;
 		}
+		v->job_acked = true;
 		if (v->cbs->ack)
 			v->cbs->ack(v, v->userdata);
 		return;
@@ -537,6 +539,7 @@ int vmm_send_job(struct vmm *v, const struct rd_job *job, size_t budget)
 	r = rd_job_encode(job, next_job_id, &buf);
 	if (r >= 0) {
 		v->job_id = next_job_id;
+		v->job_acked = false;
 		channel_set_budget(v->chan, budget);
 		r = channel_send(v->chan, buf.data, buf.len);
 	}
