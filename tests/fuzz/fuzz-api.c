@@ -3,7 +3,7 @@
  * with a message, never a crash, leak or hang; accepted requests must be
  * within the limits, and rendering a result for them must work.
  *
- * Built with -DREPLAY_MAIN (plain gcc, no libFuzzer) it becomes a program
+ * Built with replay.c (plain gcc, no libFuzzer) it becomes a program
  * that runs every file in the directories (or files) given as arguments:
  * that is how meson test replays tests/fuzz/corpus-api. With clang:
  *   clang -fsanitize=fuzzer,address ... fuzz-api.c && ./fuzz-api corpus-api */
@@ -33,8 +33,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (error || req.n_files < 1 || req.n_files > 1 + lim.max_files || req.timeout_ms == 0 ||
-	    req.timeout_ms > lim.timeout_ms_max || req.cpu_ms > lim.cpu_ms_max || req.memory_kb > lim.memory_kb_max ||
-	    req.output_bytes > lim.output_bytes_max || req.stdin_len > lim.max_stdin_bytes)
+	    req.timeout_ms > lim.timeout_ms_max || req.cpu_ms > lim.cpu_ms_max ||
+	    req.memory_kb > lim.memory_kb_max || req.output_bytes > lim.output_bytes_max ||
+	    req.stdin_len > lim.max_stdin_bytes)
 		abort();
 	{
 		/* render a result that echoes the program as output */
@@ -53,64 +54,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	api_request_clear(&req);
 	return 0;
 }
-
-#ifdef REPLAY_MAIN
-#include <dirent.h>
-#include <stdio.h>
-
-static int replay_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
-
-	if (!f)
-		return -1;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc(n > 0 ? (size_t)n : 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		free(buf);
-		return -1;
-	}
-	fclose(f);
-	LLVMFuzzerTestOneInput(buf, (size_t)n);
-	free(buf);
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	int files = 0;
-
-	for (int i = 1; i < argc; i++) {
-		DIR *d = opendir(argv[i]);
-		struct dirent *e;
-		if (!d) {
-			if (replay_file(argv[i]) < 0) {
-				perror(argv[i]);
-				return 1;
-			}
-			files++;
-			continue;
-		}
-		while ((e = readdir(d))) {
-			char path[4096];
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", argv[i], e->d_name);
-			if (replay_file(path) < 0) {
-				perror(path);
-				closedir(d);
-				return 1;
-			}
-			files++;
-		}
-		closedir(d);
-	}
-	printf("replayed %d inputs\n", files);
-	return files > 0 ? 0 : 1;
-}
-#endif

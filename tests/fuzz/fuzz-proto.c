@@ -4,7 +4,7 @@
  * Anything that decodes is re-encoded and decoded again, and must come back
  * the same: that catches decoders that accept more than encoders produce.
  *
- * Built with -DREPLAY_MAIN (plain gcc, no libFuzzer) it becomes a program
+ * Built with replay.c (plain gcc, no libFuzzer) it becomes a program
  * that runs every file of the directories given as arguments through the
  * target once: `meson test` replays the committed corpus that way. */
 #include <errno.h>
@@ -97,65 +97,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	return 0;
 }
-
-#ifdef REPLAY_MAIN
-#include <dirent.h>
-#include <stdio.h>
-
-static int replay_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
-
-	if (!f)
-		return -1;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc(n > 0 ? (size_t)n : 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		free(buf);
-		return -1;
-	}
-	fclose(f);
-	LLVMFuzzerTestOneInput(buf, (size_t)n);
-	free(buf);
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	int files = 0;
-
-	for (int i = 1; i < argc; i++) {
-		DIR *d = opendir(argv[i]);
-		struct dirent *e;
-		if (!d) {
-			/* a single file is fine too */
-			if (replay_file(argv[i]) < 0) {
-				perror(argv[i]);
-				return 1;
-			}
-			files++;
-			continue;
-		}
-		while ((e = readdir(d))) {
-			char path[4096];
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof path, "%s/%s", argv[i], e->d_name);
-			if (replay_file(path) < 0) {
-				perror(path);
-				closedir(d);
-				return 1;
-			}
-			files++;
-		}
-		closedir(d);
-	}
-	printf("replayed %d input(s)\n", files);
-	return files > 0 ? 0 : 1;
-}
-#endif

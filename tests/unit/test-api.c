@@ -9,19 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "check.h"
 
-static int n_test, n_failed;
-#define CHECK(cond, name)                                                                     \
-	do {                                                                                  \
-		n_test++;                                                                     \
-		if (cond)                                                                     \
-			printf("ok %d - %s\n", n_test, name);                                 \
-		else {                                                                        \
-			printf("not ok %d - %s (line %d)\n", n_test, name, __LINE__);         \
-			n_failed++;                                                           \
-		}                                                                             \
-	} while (0)
+#include "api.h"
 
 static struct api_limits lim;
 
@@ -60,14 +50,14 @@ static void test_parse(void)
 
 	r = P("{\"language\":\"python\",\"code\":\"print(1)\\n\"}");
 	CHECK(r == 0 && strcmp(req.language, "python") == 0 && req.n_files == 1 &&
-		      strcmp(req.files[0].name, "main.py") == 0 && req.files[0].len == 9 &&
-		      memcmp(req.files[0].data, "print(1)\n", 9) == 0,
+		  strcmp(req.files[0].name, "main.py") == 0 && req.files[0].len == 9 &&
+		  memcmp(req.files[0].data, "print(1)\n", 9) == 0,
 	      "minimal request");
 	CHECK(r == 0 && req.timeout_ms == 10000 && req.cpu_ms == 10000 && req.memory_kb == 256 * 1024 &&
-		      req.output_bytes == 64 * 1024 && !req.base64_output,
+		  req.output_bytes == 64 * 1024 && !req.base64_output,
 	      "defaults applied");
 	CHECK(r == 0 && strlen(req.request_id) == 16 && strspn(req.request_id, "0123456789abcdef") == 16 &&
-		      req.arrival_ns > 0,
+		  req.arrival_ns > 0,
 	      "request id and arrival time");
 	{
 		char *err = NULL;
@@ -82,13 +72,13 @@ static void test_parse(void)
 	r = P("{\"language\":\"python\",\"code\":\"x\",\"timeout\":2.5,\"cpu_time\":1,\"memory_mb\":64,"
 	      "\"output_limit\":1000,\"encoding\":\"base64\",\"stdin\":\"a\\u0000b\"}");
 	CHECK(r == 0 && req.timeout_ms == 2500 && req.cpu_ms == 1000 && req.memory_kb == 64 * 1024 &&
-		      req.output_bytes == 1000 && req.base64_output && req.stdin_len == 3 &&
-		      memcmp(req.stdin_data, "a\0b", 3) == 0,
+		  req.output_bytes == 1000 && req.base64_output && req.stdin_len == 3 &&
+		  memcmp(req.stdin_data, "a\0b", 3) == 0,
 	      "all limits, NUL kept in stdin");
 	r = P("{\"language\":\"python\",\"code\":\"x\",\"timeout\":1e9,\"cpu_time\":99999,\"memory_mb\":"
 	      "9223372036854775807,\"output_limit\":100000000000}");
 	CHECK(r == 0 && req.timeout_ms == 60000 && req.cpu_ms == 60000 && req.memory_kb == 1024 * 1024 &&
-		      req.output_bytes == 1024 * 1024,
+		  req.output_bytes == 1024 * 1024,
 	      "huge limits clamped to the maxima");
 	r = P("{\"language\":\"python\",\"code\":\"x\",\"timeout\":0.0001}");
 	CHECK(r == 0 && req.timeout_ms == 1, "tiny timeout rounds up to 1 ms");
@@ -97,29 +87,37 @@ static void test_parse(void)
 
 	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"timeout\":-1}"), -EINVAL, "'timeout'"),
 	      "negative timeout");
-	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"timeout\":0}"), -EINVAL, "'timeout'"), "zero timeout");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"timeout\":0}"), -EINVAL, "'timeout'"),
+	      "zero timeout");
 	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"memory_mb\":-5}"), -EINVAL, "'memory_mb'"),
 	      "negative memory");
 	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"memory_mb\":1.5}"), -EINVAL,
 		    "'memory_mb' must be an integer"),
 	      "real memory_mb");
-	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"output_limit\":0}"), -EINVAL, "'output_limit'"),
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"output_limit\":0}"), -EINVAL,
+		    "'output_limit'"),
 	      "zero output limit");
 	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"timeout\":\"10\"}"), -EINVAL,
 		    "'timeout' must be a number of seconds, not a string"),
 	      "timeout as a string");
-	CHECK(fails(P("{\"language\":7,\"code\":\"x\"}"), -EINVAL, "'language' must be a string, not a number"),
-	      "language as a number");
-	CHECK(fails(P("{\"language\":\"python\",\"code\":[\"x\"]}"), -EINVAL, "'code' must be a string, not an array"),
+	CHECK(
+	    fails(P("{\"language\":7,\"code\":\"x\"}"), -EINVAL, "'language' must be a string, not a number"),
+	    "language as a number");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":[\"x\"]}"), -EINVAL,
+		    "'code' must be a string, not an array"),
 	      "code as an array");
-	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"encoding\":\"latin1\"}"), -EINVAL, "'encoding'"),
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"encoding\":\"latin1\"}"), -EINVAL,
+		    "'encoding'"),
 	      "unknown encoding");
-	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"extra\":1}"), -EINVAL, "unknown field 'extra'"),
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"extra\":1}"), -EINVAL,
+		    "unknown field 'extra'"),
 	      "unknown field named");
 	CHECK(fails(P("{\"language\":\"python\"}"), -EINVAL, "'code' or 'code_b64' is required"), "no code");
 	CHECK(fails(P("{\"code\":\"x\"}"), -EINVAL, "'language' is required"), "no language");
-	CHECK(fails(P("{\"language\":\"py thon\",\"code\":\"x\"}"), -EINVAL, "'language'"), "bad language name");
-	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"code_b64\":\"eA==\"}"), -EINVAL, "only one of"),
+	CHECK(fails(P("{\"language\":\"py thon\",\"code\":\"x\"}"), -EINVAL, "'language'"),
+	      "bad language name");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"code_b64\":\"eA==\"}"), -EINVAL,
+		    "only one of"),
 	      "code and code_b64");
 
 	/* malformed JSON */
@@ -130,7 +128,8 @@ static void test_parse(void)
 	CHECK(fails(P("[1,2]"), -EINVAL, "must be a JSON object"), "array body");
 	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"code\":\"y\"}"), -EINVAL, "duplicate"),
 	      "duplicate keys");
-	CHECK(fails(P("{\"language\":\"python\",\"co\\u0000de\":\"x\"}"), -EINVAL, "invalid JSON"), "NUL in a key");
+	CHECK(fails(P("{\"language\":\"python\",\"co\\u0000de\":\"x\"}"), -EINVAL, "invalid JSON"),
+	      "NUL in a key");
 	CHECK(fails(parse("{\"language\":\"python\",\"code\":\"\xff\"}", 29), -EINVAL, "invalid JSON"),
 	      "invalid UTF-8 in code");
 	{
@@ -143,10 +142,11 @@ static void test_parse(void)
 			deep[n++] = ']';
 		deep[n++] = '}';
 		CHECK(fails(parse(deep, n), -EINVAL, "nested deeper than 32"), "deep nesting");
-		CHECK(fails(P("{\"language\":\"python\",\"code\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\","
-			      "\"files\":{}}"),
-			    -EINVAL, "'files' must be an array"),
-		      "brackets inside strings do not count as nesting");
+		CHECK(
+		    fails(P("{\"language\":\"python\",\"code\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\","
+			    "\"files\":{}}"),
+			  -EINVAL, "'files' must be an array"),
+		    "brackets inside strings do not count as nesting");
 	}
 
 	/* NUL and base64 */
@@ -161,47 +161,59 @@ static void test_parse(void)
 	      "whitespace in base64");
 	CHECK(fails(P("{\"language\":\"python\",\"code_b64\":\"Zh==\"}"), -EINVAL, "not valid base64"),
 	      "non-canonical base64");
-	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"stdin_b64\":\"***\"}"), -EINVAL, "'stdin_b64'"),
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"stdin_b64\":\"***\"}"), -EINVAL,
+		    "'stdin_b64'"),
 	      "bad stdin_b64");
 
 	/* files */
 	r = P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"a.txt\",\"content\":\"A\"},"
 	      "{\"name\":\"b.bin\",\"content_b64\":\"AAE=\"}]}");
-	CHECK(r == 0 && req.n_files == 3 && strcmp(req.files[1].name, "a.txt") == 0 && req.files[1].len == 1 &&
-		      strcmp(req.files[2].name, "b.bin") == 0 && req.files[2].len == 2,
+	CHECK(r == 0 && req.n_files == 3 && strcmp(req.files[1].name, "a.txt") == 0 &&
+		  req.files[1].len == 1 && strcmp(req.files[2].name, "b.bin") == 0 && req.files[2].len == 2,
 	      "extra files after the program");
-	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"..\",\"content\":\"\"}]}"),
-		    -EINVAL, "files[0].name is not a valid file name"),
-	      "file name ..");
-	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"a/b\",\"content\":\"\"}]}"),
-		    -EINVAL, "not a valid file name"),
-	      "file name a/b");
-	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"\",\"content\":\"\"}]}"),
-		    -EINVAL, "not a valid file name"),
-	      "empty file name");
-	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"a\\u0000b\",\"content\":\"\"}]}"),
+	CHECK(
+	    fails(
+		P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"..\",\"content\":\"\"}]}"),
+		-EINVAL, "files[0].name is not a valid file name"),
+	    "file name ..");
+	CHECK(
+	    fails(
+		P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"a/b\",\"content\":\"\"}]}"),
+		-EINVAL, "not a valid file name"),
+	    "file name a/b");
+	CHECK(
+	    fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"\",\"content\":\"\"}]}"),
+		  -EINVAL, "not a valid file name"),
+	    "empty file name");
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"a\\u0000b\","
+		      "\"content\":\"\"}]}"),
 		    -EINVAL, "not a valid file name"),
 	      "NUL in a file name");
 	{
 		char body[600], name[301];
 		memset(name, 'n', 300);
 		name[300] = '\0';
-		snprintf(body, sizeof(body),
-			 "{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"%s\",\"content\":\"\"}]}", name);
-		CHECK(fails(parse(body, strlen(body)), -EINVAL, "not a valid file name"), "300-byte file name");
+		snprintf(
+		    body, sizeof(body),
+		    "{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"%s\",\"content\":\"\"}]}",
+		    name);
+		CHECK(fails(parse(body, strlen(body)), -EINVAL, "not a valid file name"),
+		      "300-byte file name");
 		CHECK(strstr(last_error, "nnnn") == NULL, "the name is not echoed back");
 	}
 	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"a\",\"content\":\"\"},"
 		      "{\"name\":\"a\",\"content\":\"\"}]}"),
 		    -EINVAL, "duplicates files[0].name"),
 	      "duplicate file names");
-	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"main.py\",\"content\":\"\"}]}"),
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"main.py\",\"content\":"
+		      "\"\"}]}"),
 		    -EINVAL, "program's own file name"),
 	      "file named like the program");
 	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"a\"}]}"), -EINVAL,
 		    "needs 'content'"),
 	      "file without content");
-	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"a\",\"content\":\"\",\"mode\":7}]}"),
+	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[{\"name\":\"a\",\"content\":\"\","
+		      "\"mode\":7}]}"),
 		    -EINVAL, "files[0]: unknown field"),
 	      "unknown field in a file");
 	CHECK(fails(P("{\"language\":\"python\",\"code\":\"x\",\"files\":[\"a\"]}"), -EINVAL,
@@ -211,7 +223,8 @@ static void test_parse(void)
 		char body[2048];
 		size_t n = (size_t)sprintf(body, "{\"language\":\"python\",\"code\":\"x\",\"files\":[");
 		for (int i = 0; i < 17; i++)
-			n += (size_t)sprintf(body + n, "%s{\"name\":\"f%d\",\"content\":\"\"}", i ? "," : "", i);
+			n += (size_t)sprintf(body + n, "%s{\"name\":\"f%d\",\"content\":\"\"}", i ? "," : "",
+					     i);
 		n += (size_t)sprintf(body + n, "]}");
 		CHECK(fails(parse(body, n), -EINVAL, "at most 16"), "17 files");
 	}
@@ -225,7 +238,8 @@ static void test_parse(void)
 				"\"files\":[{\"name\":\"a\",\"content\":\"0123456789\"}]}";
 		small.max_source_bytes = 15;
 		r = api_parse_execute(b, strlen(b), &small, NULL, &q, &err);
-		CHECK(r == -EMSGSIZE && err && strstr(err, "code plus files"), "code + files over the budget: 413");
+		CHECK(r == -EMSGSIZE && err && strstr(err, "code plus files"),
+		      "code + files over the budget: 413");
 		free(err);
 		err = NULL;
 		small.max_body_bytes = 10;
@@ -237,7 +251,8 @@ static void test_parse(void)
 		small.max_stdin_bytes = 2;
 		b = "{\"language\":\"python\",\"code\":\"x\",\"stdin_b64\":\"AAAA\"}";
 		r = api_parse_execute(b, strlen(b), &small, NULL, &q, &err);
-		CHECK(r == -EMSGSIZE && err && strstr(err, "stdin"), "stdin over its limit (checked before decoding)");
+		CHECK(r == -EMSGSIZE && err && strstr(err, "stdin"),
+		      "stdin over its limit (checked before decoding)");
 		free(err);
 	}
 	api_request_clear(&req);
@@ -250,30 +265,39 @@ static json_t *render(struct job_request *rq, struct job_result *res)
 
 static void test_render(void)
 {
-	struct job_request rq = {.timeout_ms = 10000, .cpu_ms = 10000, .memory_kb = 262144, .output_bytes = 65536};
+	struct job_request rq = {
+	    .timeout_ms = 10000, .cpu_ms = 10000, .memory_kb = 262144, .output_bytes = 65536};
 	struct job_result res = {.status = JOB_OK};
 	uint8_t out[] = "ok\xff\0x", err[] = "e";
 	json_auto_t *j = NULL;
 	json_t *v;
 
 	strcpy(rq.request_id, "0123456789abcdef");
-	res.run = (struct job_step){.present = true, .exit_code = 3, .out = out, .out_len = 5, .err = err, .err_len = 1,
-				    .wall_ms = 12, .cpu_ms = 5, .peak_memory_kb = 1000};
+	res.run = (struct job_step){.present = true,
+				    .exit_code = 3,
+				    .out = out,
+				    .out_len = 5,
+				    .err = err,
+				    .err_len = 1,
+				    .wall_ms = 12,
+				    .cpu_ms = 5,
+				    .peak_memory_kb = 1000};
 	res.t.total_us = 15500;
 	res.t.queue_us = 1234;
 	j = render(&rq, &res);
 	v = json_object_get(j, "stdout");
 	CHECK(j && json_integer_value(json_object_get(j, "exit_code")) == 3 &&
-		      strcmp(json_string_value(json_object_get(j, "status")), "ok") == 0,
+		  strcmp(json_string_value(json_object_get(j, "status")), "ok") == 0,
 	      "exit code and status");
 	CHECK(v && json_string_length(v) == 7 && memcmp(json_string_value(v), "ok\xef\xbf\xbd\0x", 7) == 0,
 	      "invalid UTF-8 replaced, NUL kept");
-	CHECK(json_is_true(json_object_get(j, "stdout_lossy")) && json_is_false(json_object_get(j, "stderr_lossy")),
+	CHECK(json_is_true(json_object_get(j, "stdout_lossy")) &&
+		  json_is_false(json_object_get(j, "stderr_lossy")),
 	      "lossy flags");
 	CHECK(json_is_null(json_object_get(j, "signal")) && json_is_null(json_object_get(j, "compile")),
 	      "no signal, no compile step");
 	CHECK(json_real_value(json_object_get(json_object_get(j, "timings"), "queue_ms")) == 1.234 &&
-		      json_integer_value(json_object_get(j, "wall_time_ms")) == 16,
+		  json_integer_value(json_object_get(j, "wall_time_ms")) == 16,
 	      "timings in ms with us precision");
 	{
 		char *s = json_dumps(j, JSON_COMPACT);
@@ -286,7 +310,7 @@ static void test_render(void)
 	rq.base64_output = true;
 	j = render(&rq, &res);
 	CHECK(j && strcmp(json_string_value(json_object_get(j, "stdout_b64")), "b2v/AHg=") == 0 &&
-		      !json_object_get(j, "stdout") && !json_object_get(j, "stdout_lossy"),
+		  !json_object_get(j, "stdout") && !json_object_get(j, "stdout_lossy"),
 	      "base64 output byte-exact");
 	json_decref(j);
 	rq.base64_output = false;
@@ -297,10 +321,10 @@ static void test_render(void)
 	res.run.limits_hit = 1 /* RD_LIMIT_WALL */ | (1u << 3) /* RD_LIMIT_STDOUT */;
 	j = render(&rq, &res);
 	CHECK(j && json_integer_value(json_object_get(j, "exit_code")) == 124 &&
-		      json_is_true(json_object_get(j, "timed_out")) &&
-		      json_integer_value(json_object_get(j, "signal")) == 9 &&
-		      strcmp(json_string_value(json_object_get(j, "signal_name")), "SIGKILL") == 0 &&
-		      json_is_true(json_object_get(j, "stdout_truncated")),
+		  json_is_true(json_object_get(j, "timed_out")) &&
+		  json_integer_value(json_object_get(j, "signal")) == 9 &&
+		  strcmp(json_string_value(json_object_get(j, "signal_name")), "SIGKILL") == 0 &&
+		  json_is_true(json_object_get(j, "stdout_truncated")),
 	      "timeout: exit 124, signal, truncation");
 	json_decref(j);
 
@@ -310,18 +334,18 @@ static void test_render(void)
 	j = render(&rq, &res);
 	v = json_object_get(j, "compile");
 	CHECK(j && json_integer_value(json_object_get(v, "exit_code")) == 1 &&
-		      strcmp(json_string_value(json_object_get(v, "stderr")), "e") == 0 &&
-		      json_is_null(json_object_get(j, "exit_code")) &&
-		      strcmp(json_string_value(json_object_get(j, "status")), "compile_error") == 0 &&
-		      strcmp(json_string_value(json_object_get(j, "message")), "compiler said no") == 0,
+		  strcmp(json_string_value(json_object_get(v, "stderr")), "e") == 0 &&
+		  json_is_null(json_object_get(j, "exit_code")) &&
+		  strcmp(json_string_value(json_object_get(j, "status")), "compile_error") == 0 &&
+		  strcmp(json_string_value(json_object_get(j, "message")), "compiler said no") == 0,
 	      "compile error rendered");
 	json_decref(j);
 
 	res = (struct job_result){.status = JOB_SANDBOX_ERROR};
 	j = render(&rq, &res);
 	CHECK(j && json_is_null(json_object_get(j, "exit_code")) &&
-		      strcmp(json_string_value(json_object_get(j, "stdout")), "") == 0 &&
-		      json_is_null(json_object_get(j, "vm_id")),
+		  strcmp(json_string_value(json_object_get(j, "stdout")), "") == 0 &&
+		  json_is_null(json_object_get(j, "vm_id")),
 	      "sandbox error without a run step");
 	json_decref(j);
 	j = NULL;
@@ -332,6 +356,5 @@ int main(void)
 	api_limits_init(&lim);
 	test_parse();
 	test_render();
-	printf("1..%d\n", n_test);
-	return n_failed ? 1 : 0;
+	return check_done();
 }

@@ -7,19 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
+#include "check.h"
 
-static int n_test, n_failed;
-#define CHECK(cond, name)                                                                     \
-	do {                                                                                  \
-		n_test++;                                                                     \
-		if (cond)                                                                     \
-			printf("ok %d - %s\n", n_test, name);                                 \
-		else {                                                                        \
-			printf("not ok %d - %s (line %d)\n", n_test, name, __LINE__);         \
-			n_failed++;                                                           \
-		}                                                                             \
-	} while (0)
+#include "base64.h"
 
 static int dec(const char *s, uint8_t **out, size_t *n)
 {
@@ -28,10 +18,16 @@ static int dec(const char *s, uint8_t **out, size_t *n)
 
 int main(void)
 {
-	static const char *vec[][2] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},     {"foo", "Zm9v"},
-				       {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
-	static const char *bad[] = {"Zg",   "Zg=",  "Zg===", "Z===", "Zm9v\n", " Zm9v", "Zm9v YmFy", "Zh==",
-				    "Zm9=", "Zm=v", "=Zm9", "Zm9v====", "Zm9-", "Zm9_", "Zg==Zg=="};
+	static const char *vec[][2] = {{"", ""},
+				       {"f", "Zg=="},
+				       {"fo", "Zm8="},
+				       {"foo", "Zm9v"},
+				       {"foob", "Zm9vYg=="},
+				       {"fooba", "Zm9vYmE="},
+				       {"foobar", "Zm9vYmFy"}};
+	static const char *bad[] = {"Zg",    "Zg=",	  "Zg===", "Z===", "Zm9v\n",
+				    " Zm9v", "Zm9v YmFy", "Zh==",  "Zm9=", "Zm=v",
+				    "=Zm9",  "Zm9v====",  "Zm9-",  "Zm9_", "Zg==Zg=="};
 	uint8_t all[256], *out = NULL;
 	size_t n;
 	char *enc;
@@ -40,11 +36,12 @@ int main(void)
 	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "RFC 4648 vector '%s'", vec[i][0]);
-		CHECK(base64_encode(vec[i][0], strlen(vec[i][0]), &enc, &n) == 0 && strcmp(enc, vec[i][1]) == 0 &&
-			      n == strlen(vec[i][1]),
+		CHECK(base64_encode(vec[i][0], strlen(vec[i][0]), &enc, &n) == 0 &&
+			  strcmp(enc, vec[i][1]) == 0 && n == strlen(vec[i][1]),
 		      name);
 		free(enc);
-		CHECK(dec(vec[i][1], &out, &n) == 0 && n == strlen(vec[i][0]) && (n == 0 || memcmp(out, vec[i][0], n) == 0),
+		CHECK(dec(vec[i][1], &out, &n) == 0 && n == strlen(vec[i][0]) &&
+			  (n == 0 || memcmp(out, vec[i][0], n) == 0),
 		      "decodes back");
 		free(out);
 		out = NULL;
@@ -70,6 +67,5 @@ int main(void)
 		CHECK(dec(bad[i], &out, &n) == -EINVAL, name);
 	}
 	CHECK(base64_decode("Zm\0v", 4, &out, &n) == -EINVAL, "rejects NUL inside");
-	printf("1..%d\n", n_test);
-	return n_failed ? 1 : 0;
+	return check_done();
 }

@@ -17,17 +17,8 @@
 #include <event2/event.h>
 
 #include "channel.h"
+#include "check.h"
 #include "proto.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                          \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);             \
-			failures++;                                                                          \
-		}                                                                                            \
-	} while (0)
 
 struct fixture {
 	struct event_base *base;
@@ -118,14 +109,14 @@ static void guest_write(struct fixture *f, const void *data, size_t len)
 	}
 }
 
-static void hdr_raw(uint8_t out[RD_FRAME_HDR_SIZE], uint32_t magic, uint16_t version, uint16_t type, uint32_t id,
-		    uint32_t len)
+static void hdr_raw(uint8_t out[RD_FRAME_HDR_SIZE], uint32_t magic, uint16_t version, uint16_t type,
+		    uint32_t id, uint32_t len)
 {
 	uint8_t b[RD_FRAME_HDR_SIZE] = {
-	    (uint8_t)magic,	 (uint8_t)(magic >> 8), (uint8_t)(magic >> 16), (uint8_t)(magic >> 24),
-	    (uint8_t)version,	 (uint8_t)(version >> 8), (uint8_t)type,	    (uint8_t)(type >> 8),
-	    (uint8_t)id,	 (uint8_t)(id >> 8),	(uint8_t)(id >> 16),	    (uint8_t)(id >> 24),
-	    (uint8_t)len,	 (uint8_t)(len >> 8),	(uint8_t)(len >> 16),	    (uint8_t)(len >> 24),
+	    (uint8_t)magic,   (uint8_t)(magic >> 8),   (uint8_t)(magic >> 16), (uint8_t)(magic >> 24),
+	    (uint8_t)version, (uint8_t)(version >> 8), (uint8_t)type,	       (uint8_t)(type >> 8),
+	    (uint8_t)id,      (uint8_t)(id >> 8),      (uint8_t)(id >> 16),    (uint8_t)(id >> 24),
+	    (uint8_t)len,     (uint8_t)(len >> 8),     (uint8_t)(len >> 16),   (uint8_t)(len >> 24),
 	};
 	memcpy(out, b, sizeof(b));
 }
@@ -136,12 +127,10 @@ static void hdr_raw(uint8_t out[RD_FRAME_HDR_SIZE], uint32_t magic, uint16_t ver
 static void expect_closed(struct fixture *f, const char *what)
 {
 	pump(f);
-	if (f->closed != 1 || f->frames != 0 || !f->why[0]) {
-		fprintf(stderr, "%s: closed %u times (\"%s\"), %u frames delivered\n", what, f->closed, f->why,
-			f->frames);
-		failures++;
-	} else
-		printf("ok - %s: \"%s\"\n", what, f->why);
+	if (f->closed != 1 || f->frames != 0 || !f->why[0])
+		fprintf(stderr, "%s: closed %u times (\"%s\"), %u frames delivered\n", what, f->closed,
+			f->why, f->frames);
+	CHECK(f->closed == 1 && f->frames == 0 && f->why[0], what);
 }
 
 static void test_valid_frames(void)
@@ -257,12 +246,9 @@ static void test_flood(void)
 		rd_frame_hdr_encode(buf + i * RD_FRAME_HDR_SIZE, RD_FRAME_ACK, 1, 0);
 	guest_write(&f, buf, n * RD_FRAME_HDR_SIZE);
 	pump(&f);
-	if (f.closed != 1 || !f.why[0] || f.frames > (64u << 10) / RD_FRAME_HDR_SIZE) {
-		fprintf(stderr, "flood: closed %u (\"%s\"), %u frames delivered (budget allows %u)\n", f.closed,
-			f.why, f.frames, (64u << 10) / RD_FRAME_HDR_SIZE);
-		failures++;
-	} else
-		printf("ok - flood of %zu frames: %u delivered, then \"%s\"\n", n, f.frames, f.why);
+	printf("# flood of %zu frames: %u delivered, then \"%s\"\n", n, f.frames, f.why);
+	CHECK(f.closed == 1 && f.why[0] && f.frames <= (64u << 10) / RD_FRAME_HDR_SIZE,
+	      "flood cut off by the budget");
 	teardown(&f);
 	free(buf);
 }
@@ -382,9 +368,5 @@ int main(void)
 	test_free_in_callback();
 	test_truncated_then_eof();
 	test_large_valid();
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
-		return 1;
-	}
-	return 0;
+	return check_done();
 }

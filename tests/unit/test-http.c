@@ -24,21 +24,10 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "check.h"
 #include "http.h"
 
-static int n_test, n_failed;
 static char sock_path[108];
-
-#define CHECK(cond, name)                                                                                   \
-	do {                                                                                                \
-		n_test++;                                                                                   \
-		if (cond)                                                                                   \
-			printf("ok %d - %s\n", n_test, name);                                               \
-		else {                                                                                      \
-			printf("not ok %d - %s (%s:%d)\n", n_test, name, __FILE__, __LINE__);               \
-			n_failed++;                                                                         \
-		}                                                                                           \
-	} while (0)
 
 /* ---- the fake service, running on the server thread ---- */
 
@@ -234,8 +223,9 @@ static int roundtrip(const char *method, const char *path, const char *body, cha
 	char head[512];
 	int fd = client_connect(), code;
 
-	snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n",
-		 method, path, body ? strlen(body) : 0);
+	snprintf(head, sizeof(head),
+		 "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n", method,
+		 path, body ? strlen(body) : 0);
 	send_all(fd, head, strlen(head));
 	if (body)
 		send_all(fd, body, strlen(body));
@@ -307,25 +297,28 @@ int main(void)
 	code = roundtrip("GET", "/health", NULL, buf, sizeof(buf), &body);
 	CHECK(code == 200 && strstr(body, "\"status\":\"ok\""), "GET /health");
 	code = roundtrip("GET", "/api/v1/languages", NULL, buf, sizeof(buf), &body);
-	CHECK(code == 200 && strstr(body, "python") && body[strlen(body) - 1] == '\n', "GET /api/v1/languages");
+	CHECK(code == 200 && strstr(body, "python") && body[strlen(body) - 1] == '\n',
+	      "GET /api/v1/languages");
 	code = roundtrip("POST", "/api/v1/execute", exec_body("python"), buf, sizeof(buf), &body);
 	CHECK(code == 200 && strstr(body, "\"stdout\":\"hello\\n\"") && strstr(body, "\"status\":\"ok\""),
 	      "execute answered synchronously");
 	code = roundtrip("POST", "/api/v1/execute", exec_body("slow"), buf, sizeof(buf), &body);
 	CHECK(code == 200 && strstr(body, "\"vm_id\":\"fake-1\""), "execute answered from a timer");
 	code = roundtrip("POST", "/api/v1/execute", exec_body("busy"), buf, sizeof(buf), &body);
-	CHECK(code == 429 && strstr(buf, "\r\nRetry-After: 1\r\n") && body_is_json_error(body), "queue full: 429");
+	CHECK(code == 429 && strstr(buf, "\r\nRetry-After: 1\r\n") && body_is_json_error(body),
+	      "queue full: 429");
 	code = roundtrip("POST", "/api/v1/execute", exec_body("cobol"), buf, sizeof(buf), &body);
 	CHECK(code == 404 && body_is_json_error(body), "unknown language: 404");
 	code = roundtrip("POST", "/api/v1/execute", exec_body("down"), buf, sizeof(buf), &body);
 	CHECK(code == 503 && strstr(body, "no KVM"), "language down: 503 with the reason");
 	code = roundtrip("POST", "/api/v1/execute", "{\"language\":", buf, sizeof(buf), &body);
 	CHECK(code == 400 && body_is_json_error(body), "bad JSON: 400");
-	code = roundtrip("POST", "/api/v1/execute", "{\"language\":\"python\",\"code\":\"x\",\"tiemout\":1}", buf,
-			 sizeof(buf), &body);
+	code = roundtrip("POST", "/api/v1/execute", "{\"language\":\"python\",\"code\":\"x\",\"tiemout\":1}",
+			 buf, sizeof(buf), &body);
 	CHECK(code == 400 && strstr(body, "tiemout"), "unknown field: 400 naming it");
 	code = roundtrip("GET", "/api/v1/execute", NULL, buf, sizeof(buf), &body);
-	CHECK(code == 405 && strstr(buf, "\r\nAllow: POST\r\n") && body_is_json_error(body), "wrong method: 405");
+	CHECK(code == 405 && strstr(buf, "\r\nAllow: POST\r\n") && body_is_json_error(body),
+	      "wrong method: 405");
 	code = roundtrip("DELETE", "/health", NULL, buf, sizeof(buf), &body);
 	CHECK(code == 405, "DELETE /health: 405");
 	code = roundtrip("GET", "/nope", NULL, buf, sizeof(buf), &body);
@@ -342,7 +335,8 @@ int main(void)
 	}
 
 	{ /* 20 MB body: 413 right after the headers */
-		const char *h = "POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Length: 20000000\r\n\r\n";
+		const char *h =
+		    "POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Length: 20000000\r\n\r\n";
 		static char chunk[65536];
 		int fd = client_connect();
 		memset(chunk, 'a', sizeof(chunk));
@@ -403,7 +397,8 @@ int main(void)
 		const char *b = exec_body("hang");
 		int fd = client_connect();
 		int before = atomic_load(&cancels), ex = atomic_load(&executes);
-		snprintf(rq, sizeof(rq), "POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
+		snprintf(rq, sizeof(rq),
+			 "POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
 			 strlen(b), b);
 		send_all(fd, rq, strlen(rq));
 		CHECK(wait_for(&executes, ex + 1, 3), "hanging run started");
@@ -413,22 +408,45 @@ int main(void)
 		CHECK(atomic_load(&cancels) == before + 1, "cancelled exactly once");
 	}
 
-	{ /* connection cap: 8 open, the 9th is closed at once, /health works after */
-		int fds[8], extra;
+	{ /* connection cap (8): a new client evicts the oldest idle connection,
+	   * so idle sockets cannot lock /health out */
+		int fds[8];
 		char c;
-		for (int i = 0; i < 8; i++)
+		struct timeval tv = {2, 0};
+		for (int i = 0; i < 8; i++) {
 			fds[i] = client_connect();
-		usleep(100 * 1000);
-		extra = client_connect();
-		{
-			struct timeval tv = {1, 0};
-			setsockopt(extra, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			usleep(20 * 1000); /* accept order = age */
 		}
-		CHECK(recv(extra, &c, 1, 0) == 0, "connection over the cap closed");
-		close(extra);
+		setsockopt(fds[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		code = roundtrip("GET", "/health", NULL, buf, sizeof(buf), &body);
+		CHECK(code == 200, "at the cap, a new client is served");
+		CHECK(recv(fds[0], &c, 1, 0) == 0, "the oldest idle connection was evicted");
 		for (int i = 0; i < 8; i++)
 			close(fds[i]);
 		usleep(200 * 1000);
+	}
+
+	{ /* connections with a run in flight are never evicted: with all 8
+	   * busy, a 9th is refused */
+		char rq[512], c;
+		const char *b = exec_body("hang");
+		int fds[8], extra, ex = atomic_load(&executes);
+		struct timeval tv = {2, 0};
+		snprintf(rq, sizeof(rq),
+			 "POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
+			 strlen(b), b);
+		for (int i = 0; i < 8; i++) {
+			fds[i] = client_connect();
+			send_all(fds[i], rq, strlen(rq));
+		}
+		CHECK(wait_for(&executes, ex + 8, 3), "8 runs in flight");
+		extra = client_connect();
+		setsockopt(extra, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		CHECK(recv(extra, &c, 1, 0) == 0, "all busy: connection over the cap closed");
+		close(extra);
+		for (int i = 0; i < 8; i++)
+			close(fds[i]);
+		usleep(300 * 1000);
 		code = roundtrip("GET", "/health", NULL, buf, sizeof(buf), &body);
 		CHECK(code == 200, "serving again below the cap");
 	}
@@ -436,14 +454,17 @@ int main(void)
 	if (access("/usr/bin/curl", X_OK) == 0) {
 		char cmd[512];
 		FILE *p;
-		snprintf(cmd, sizeof(cmd),
-			 "curl -s --max-time 10 --unix-socket %s -o /dev/null -w '%%{http_code}' http://x/health", sock_path);
+		snprintf(
+		    cmd, sizeof(cmd),
+		    "curl -s --max-time 10 --unix-socket %s -o /dev/null -w '%%{http_code}' http://x/health",
+		    sock_path);
 		p = popen(cmd, "r");
 		CHECK(p && fgets(buf, 64, p) && strcmp(buf, "200") == 0, "curl GET /health");
 		if (p)
 			pclose(p);
 		snprintf(cmd, sizeof(cmd),
-			 "head -c 20000000 /dev/zero | curl -s --max-time 20 --unix-socket %s -o /dev/null -w '%%{http_code}' "
+			 "head -c 20000000 /dev/zero | curl -s --max-time 20 --unix-socket %s -o /dev/null "
+			 "-w '%%{http_code}' "
 			 "--data-binary @- http://x/api/v1/execute",
 			 sock_path);
 		p = popen(cmd, "r");
@@ -453,14 +474,15 @@ int main(void)
 		if (p)
 			pclose(p);
 	} else
-		printf("ok %d - curl checks # SKIP curl not installed\n", ++n_test);
+		printf("ok %d - curl checks # SKIP curl not installed\n", ++check_count);
 
 	{ /* shutdown with a run in flight cancels it and removes the socket */
 		char rq[512];
 		const char *b = exec_body("hang");
 		int fd = client_connect();
 		int before = atomic_load(&cancels), ex = atomic_load(&executes);
-		snprintf(rq, sizeof(rq), "POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
+		snprintf(rq, sizeof(rq),
+			 "POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
 			 strlen(b), b);
 		send_all(fd, rq, strlen(rq));
 		wait_for(&executes, ex + 1, 3);
@@ -473,6 +495,5 @@ int main(void)
 	}
 	event_base_free(base);
 	rmdir(dir);
-	printf("1..%d\n", n_test);
-	return n_failed ? 1 : 0;
+	return check_done();
 }

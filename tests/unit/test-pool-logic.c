@@ -6,20 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "jobspec.h"
 #include "language.h"
 #include "vm-state.h"
-
-static int failures, checks;
-
-#define CHECK(cond)                                                                                          \
-	do {                                                                                                 \
-		checks++;                                                                                    \
-		if (!(cond)) {                                                                               \
-			failures++;                                                                          \
-			printf("not ok - %s:%d: %s\n", __FILE__, __LINE__, #cond);                           \
-		}                                                                                            \
-	} while (0)
 
 static int parse(const char *text, struct language **ret, char **err)
 {
@@ -45,7 +35,8 @@ static void test_language(void)
 	if (l) {
 		CHECK(strcmp(l->name, "c") == 0);
 		CHECK(strcmp(l->aliases[1], "c11") == 0 && l->aliases[2] == NULL);
-		CHECK(strcmp(l->compile[0], "gcc") == 0 && strcmp(l->compile[4], "main.c") == 0 && !l->compile[5]);
+		CHECK(strcmp(l->compile[0], "gcc") == 0 && strcmp(l->compile[4], "main.c") == 0 &&
+		      !l->compile[5]);
 		CHECK(strcmp(l->run[0], "./main") == 0 && !l->run[1]);
 		CHECK(strchr(l->hello, '\n') != NULL);
 		CHECK(strcmp(l->hello_output, "Hello\n") == 0);
@@ -62,7 +53,8 @@ static void test_language(void)
 	    {"name = x\nname = y\n", "duplicate key 'name'"},
 	    {"just words\n", "expected 'key = value'"},
 	    {"name = Bad Name\npackages = p\nfile = a\nrun = a\nhello = a\nhello_output = a\n", "lower-case"},
-	    {"name = x\npackages = p\nfile = ../a\nrun = a\nhello = a\nhello_output = a\n", "plain file name"},
+	    {"name = x\npackages = p\nfile = ../a\nrun = a\nhello = a\nhello_output = a\n",
+	     "plain file name"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		l = NULL;
@@ -115,17 +107,21 @@ static void test_result_status(void)
 
 	in = (struct rd_result){.run = {.present = true, .exit_code = 3}};
 	CHECK(status_of(&in, &r) == JOB_OK && r == 0);
-	in = (struct rd_result){.run = {.present = true, .exit_code = -1, .signal = 9, .limits_hit = RD_LIMIT_WALL}};
+	in = (struct rd_result){
+	    .run = {.present = true, .exit_code = -1, .signal = 9, .limits_hit = RD_LIMIT_WALL}};
 	CHECK(status_of(&in, &r) == JOB_TIMEOUT);
-	in = (struct rd_result){.run = {.present = true, .exit_code = -1, .signal = 24, .limits_hit = RD_LIMIT_CPU}};
+	in = (struct rd_result){
+	    .run = {.present = true, .exit_code = -1, .signal = 24, .limits_hit = RD_LIMIT_CPU}};
 	CHECK(status_of(&in, &r) == JOB_TIMEOUT);
-	in = (struct rd_result){.run = {.present = true, .exit_code = -1, .signal = 9, .limits_hit = RD_LIMIT_MEMORY}};
+	in = (struct rd_result){
+	    .run = {.present = true, .exit_code = -1, .signal = 9, .limits_hit = RD_LIMIT_MEMORY}};
 	CHECK(status_of(&in, &r) == JOB_MEMORY_LIMIT);
 	in = (struct rd_result){.run = {.present = true, .limits_hit = RD_LIMIT_STDOUT}};
 	CHECK(status_of(&in, &r) == JOB_OK);
 	in = (struct rd_result){.compile = {.present = true, .exit_code = 1}};
 	CHECK(status_of(&in, &r) == JOB_COMPILE_ERROR);
-	in = (struct rd_result){.compile = {.present = true, .exit_code = -1, .signal = 9, .limits_hit = RD_LIMIT_WALL}};
+	in = (struct rd_result){
+	    .compile = {.present = true, .exit_code = -1, .signal = 9, .limits_hit = RD_LIMIT_WALL}};
 	CHECK(status_of(&in, &r) == JOB_COMPILE_TIMEOUT);
 	/* A successful compile without a run step is a broken agent. */
 	in = (struct rd_result){.compile = {.present = true, .exit_code = 0}};
@@ -145,6 +141,5 @@ int main(void)
 	test_language();
 	test_vm_state();
 	test_result_status();
-	printf("%d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_done();
 }

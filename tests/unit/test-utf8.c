@@ -8,19 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "utf8.h"
+#include "check.h"
 
-static int n_test, n_failed;
-#define CHECK(cond, name)                                                                     \
-	do {                                                                                  \
-		n_test++;                                                                     \
-		if (cond)                                                                     \
-			printf("ok %d - %s\n", n_test, name);                                 \
-		else {                                                                        \
-			printf("not ok %d - %s (line %d)\n", n_test, name, __LINE__);         \
-			n_failed++;                                                           \
-		}                                                                             \
-	} while (0)
+#include "utf8.h"
 
 #define R "\xef\xbf\xbd"
 
@@ -46,7 +36,8 @@ int main(void)
 	CHECK(SAME("a\0b", "a\0b", false), "NUL kept");
 	CHECK(SAME("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", false),
 	      "2, 3 and 4 byte forms unchanged");
-	CHECK(SAME("\xf4\x8f\xbf\xbf\xef\xbf\xbf", "\xf4\x8f\xbf\xbf\xef\xbf\xbf", false), "U+10FFFF, U+FFFF");
+	CHECK(SAME("\xf4\x8f\xbf\xbf\xef\xbf\xbf", "\xf4\x8f\xbf\xbf\xef\xbf\xbf", false),
+	      "U+10FFFF, U+FFFF");
 	CHECK(SAME("\xff", R, true), "0xff");
 	CHECK(SAME("a\x80z", "a" R "z", true), "stray continuation byte");
 	CHECK(SAME("\xc0\xaf", R R, true), "overlong '/' (2 bytes)");
@@ -62,10 +53,10 @@ int main(void)
 		char *big = malloc(n), *out;
 		bool lossy;
 		memset(big, 0xff, n);
-		CHECK(utf8_sanitize(big, n, &out, &m, &lossy) == 0 && m == 3 * n && lossy, "1 MiB of 0xff: 3 MiB out");
+		CHECK(utf8_sanitize(big, n, &out, &m, &lossy) == 0 && m == 3 * n && lossy,
+		      "1 MiB of 0xff: 3 MiB out");
 		free(out);
 		free(big);
 	}
-	printf("1..%d\n", n_test);
-	return n_failed ? 1 : 0;
+	return check_done();
 }
