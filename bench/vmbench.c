@@ -53,7 +53,7 @@ struct bench {
 	const char *tmpdir;
 	unsigned runs, jobs_per_vm, run, job;
 	int ram_fd;
-	char *state_path;
+	int state_fd;
 	struct vmm *vm;
 	struct event *timer;
 	char ram_path[4200];
@@ -143,19 +143,19 @@ static void send_job(struct bench *b)
 	struct job_file file = {.data = (uint8_t *)b->code, .len = strlen(b->code)};
 	/* The daemon's defaults (api.h, runner.c). */
 	struct job_request req = {
-		.files = &file,
-		.n_files = 1,
-		.timeout_ms = (uint32_t)(b->timeout_s * 1000),
-		.cpu_ms = (uint32_t)(b->timeout_s * 1000),
-		.memory_kb = 256u << 10,
-		.output_bytes = 64u << 10,
+	    .files = &file,
+	    .n_files = 1,
+	    .timeout_ms = (uint32_t)(b->timeout_s * 1000),
+	    .cpu_ms = (uint32_t)(b->timeout_s * 1000),
+	    .memory_kb = 256u << 10,
+	    .output_bytes = 64u << 10,
 	};
 	struct jobspec_limits lim = {
-		.compile_wall_ms = 30000,
-		.compile_cpu_ms = 30000,
-		.pids = 64,
-		.fsize_kb = 64u << 10,
-		.tmpfs_kb = 64u << 10,
+	    .compile_wall_ms = 30000,
+	    .compile_cpu_ms = 30000,
+	    .pids = 64,
+	    .fsize_kb = 64u << 10,
+	    .tmpfs_kb = 64u << 10,
 	};
 
 	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy) ||
@@ -221,8 +221,8 @@ static void result_cb(struct vmm *vmm, const struct rd_result *res, void *arg)
 	printf("{\"mode\":\"%s\",\"language\":\"%s\",\"run\":%u,\"job\":%u,\"ok\":%s,"
 	       "\"ready_ms\":%.3f,\"resumed_ms\":%.3f,\"ack_ms\":%.3f,\"startup_ms\":%.3f,\"result_ms\":%.3f,"
 	       "\"handoff_ms\":%.3f,\"setup_ms\":%.3f,\"exec_ms\":%u,\"compile_ms\":%u,\"exit_code\":%d}\n",
-	       b->mode == MODE_COLD ? "cold-boot" : "restore", b->lang->name, b->run, b->job + 1, ok ? "true" : "false",
-	       b->job == 0 ? ms(b->t0, b->t_ready) : 0.0,
+	       b->mode == MODE_COLD ? "cold-boot" : "restore", b->lang->name, b->run, b->job + 1,
+	       ok ? "true" : "false", b->job == 0 ? ms(b->t0, b->t_ready) : 0.0,
 	       b->job == 0 && b->mode == MODE_RESTORE ? ms(b->t0, b->t_resumed) : 0.0, ms(t0, b->t_ack),
 	       b->t_ack ? ms(t0, b->t_ack) + setup_ms : -1, ms(t0, t), ms(b->t_sent, b->t_ack), setup_ms,
 	       run->present ? run->wall_ms : 0, comp->present ? comp->wall_ms : 0,
@@ -231,9 +231,9 @@ static void result_cb(struct vmm *vmm, const struct rd_result *res, void *arg)
 	if (!ok) {
 		b->failures++;
 		if (run->err_len || comp->err_len)
-			fprintf(stderr, "vmbench: job failed: %.*s%.*s\n", (int)(comp->err_len > 300 ? 300 : comp->err_len),
-				(const char *)comp->err, (int)(run->err_len > 300 ? 300 : run->err_len),
-				(const char *)run->err);
+			fprintf(stderr, "vmbench: job failed: %.*s%.*s\n",
+				(int)(comp->err_len > 300 ? 300 : comp->err_len), (const char *)comp->err,
+				(int)(run->err_len > 300 ? 300 : run->err_len), (const char *)run->err);
 	}
 	b->job++;
 	if (b->job < b->jobs_per_vm) {
@@ -258,10 +258,10 @@ static void timeout_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static const struct vmm_callbacks cbs = {
-	.ready = ready_cb,
-	.ack = ack_cb,
-	.result = result_cb,
-	.failed = failed_cb,
+    .ready = ready_cb,
+    .ack = ack_cb,
+    .result = result_cb,
+    .failed = failed_cb,
 };
 
 static void start_run(struct bench *b)
@@ -273,12 +273,13 @@ static void start_run(struct bench *b)
 	b->t_ready = b->t_resumed = b->t_sent = b->t_ack = 0;
 	evtimer_add(b->timer, &tv);
 	if (b->mode == MODE_COLD) {
-		snprintf(b->ram_path, sizeof(b->ram_path), "%s/vmbench-ram-%d-%u", b->tmpdir, (int)getpid(), b->run);
+		snprintf(b->ram_path, sizeof(b->ram_path), "%s/vmbench-ram-%d-%u", b->tmpdir, (int)getpid(),
+			 b->run);
 		b->t0 = now_ns();
 		r = vmm_boot(b->base, &b->vmm, b->ram_path, &cbs, b, &b->vm);
 	} else {
 		b->t0 = now_ns();
-		r = vmm_restore(b->base, &b->vmm, b->ram_fd, b->state_path, &cbs, b, &b->vm);
+		r = vmm_restore(b->base, &b->vmm, b->ram_fd, b->state_fd, &cbs, b, &b->vm);
 	}
 	if (r < 0) {
 		b->vm = NULL;
@@ -287,7 +288,7 @@ static void start_run(struct bench *b)
 	}
 }
 
-static void template_cb(const char *error, int ram_fd, const char *state_path, void *arg)
+static void template_cb(const char *error, int ram_fd, int state_fd, void *arg)
 {
 	struct bench *b = arg;
 	if (error) {
@@ -297,49 +298,78 @@ static void template_cb(const char *error, int ram_fd, const char *state_path, v
 		return;
 	}
 	b->ram_fd = ram_fd;
-	b->state_path = strdup(state_path);
+	b->state_fd = state_fd;
 	start_run(b);
 }
 
 static const char usage[] =
-	"Usage: vmbench cold-boot|restore --language NAME [OPTIONS]\n"
-	"Per-request VM baselines for the runnerd benchmark (see bench/README.md).\n"
-	"\n"
-	"  --language NAME     language definition NAME.lang (required)\n"
-	"  --runs N            VMs to start, one after the other (default 10)\n"
-	"  --jobs-per-vm N     restore mode: identical jobs sent to each VM in turn (default 1)\n"
-	"  --code TEXT         program source (default: the language's hello world)\n"
-	"  --cache-dir DIR     kernel/vmlinux, images/, snapshots/ (default /var/cache/runnerd)\n"
-	"  --languages DIR     *.lang files (default SOURCE/tools/languages)\n"
-	"  --qemu PATH         (default /usr/bin/qemu-system-x86_64)\n"
-	"  --accel tcg|kvm     (default tcg)\n"
-	"  --memory-mb N       guest RAM, as runnerd's (default 512)\n"
-	"  --tb-size-mb N      TCG translation buffer, as runnerd's (default 64)\n"
-	"  --tmpdir DIR        cold-boot RAM files (default /dev/shm)\n"
-	"  --timeout S         wall limit of the run step in s (default 10)\n"
-	"Prints one JSON line per job; exits 1 if any job failed.\n";
+    "Usage: vmbench cold-boot|restore --language NAME [OPTIONS]\n"
+    "Per-request VM baselines for the runnerd benchmark (see bench/README.md).\n"
+    "\n"
+    "  --language NAME     language definition NAME.lang (required)\n"
+    "  --runs N            VMs to start, one after the other (default 10)\n"
+    "  --jobs-per-vm N     restore mode: identical jobs sent to each VM in turn (default 1)\n"
+    "  --code TEXT         program source (default: the language's hello world)\n"
+    "  --cache-dir DIR     kernel/vmlinux, images/, snapshots/ (default /var/cache/runnerd)\n"
+    "  --languages DIR     *.lang files (default SOURCE/tools/languages)\n"
+    "  --qemu PATH         (default /usr/bin/qemu-system-x86_64)\n"
+    "  --accel tcg|kvm     (default tcg)\n"
+    "  --memory-mb N       guest RAM, as runnerd's (default 512)\n"
+    "  --tb-size-mb N      TCG translation buffer, as runnerd's (default 64)\n"
+    "  --tmpdir DIR        cold-boot RAM files (default /dev/shm)\n"
+    "  --timeout S         wall limit of the run step in s (default 10)\n"
+    "Prints one JSON line per job; exits 1 if any job failed.\n";
 
 int main(int argc, char **argv)
 {
-	enum { O_LANG = 256, O_RUNS, O_JOBS, O_CODE, O_CACHE, O_LANGS, O_QEMU, O_ACCEL, O_MEM, O_TB, O_TMP, O_TIMEOUT,
-	       O_HELP };
-	static const struct option opts[] = {
-		{"language", required_argument, NULL, O_LANG}, {"runs", required_argument, NULL, O_RUNS},
-		{"jobs-per-vm", required_argument, NULL, O_JOBS}, {"code", required_argument, NULL, O_CODE},
-		{"cache-dir", required_argument, NULL, O_CACHE}, {"languages", required_argument, NULL, O_LANGS},
-		{"qemu", required_argument, NULL, O_QEMU},     {"accel", required_argument, NULL, O_ACCEL},
-		{"memory-mb", required_argument, NULL, O_MEM}, {"tb-size-mb", required_argument, NULL, O_TB},
-		{"tmpdir", required_argument, NULL, O_TMP},    {"timeout", required_argument, NULL, O_TIMEOUT},
-		{"help", no_argument, NULL, O_HELP},           {0},
+	enum {
+		O_LANG = 256,
+		O_RUNS,
+		O_JOBS,
+		O_CODE,
+		O_CACHE,
+		O_LANGS,
+		O_QEMU,
+		O_ACCEL,
+		O_MEM,
+		O_TB,
+		O_TMP,
+		O_TIMEOUT,
+		O_HELP
 	};
-	const char *lang_name = NULL, *cache = "/var/cache/runnerd", *langs = RUNNERD_SOURCE_ROOT "/tools/languages";
+	static const struct option opts[] = {
+	    {"language", required_argument, NULL, O_LANG},
+	    {"runs", required_argument, NULL, O_RUNS},
+	    {"jobs-per-vm", required_argument, NULL, O_JOBS},
+	    {"code", required_argument, NULL, O_CODE},
+	    {"cache-dir", required_argument, NULL, O_CACHE},
+	    {"languages", required_argument, NULL, O_LANGS},
+	    {"qemu", required_argument, NULL, O_QEMU},
+	    {"accel", required_argument, NULL, O_ACCEL},
+	    {"memory-mb", required_argument, NULL, O_MEM},
+	    {"tb-size-mb", required_argument, NULL, O_TB},
+	    {"tmpdir", required_argument, NULL, O_TMP},
+	    {"timeout", required_argument, NULL, O_TIMEOUT},
+	    {"help", no_argument, NULL, O_HELP},
+	    {0},
+	};
+	const char *lang_name = NULL, *cache = "/var/cache/runnerd",
+		   *langs = RUNNERD_SOURCE_ROOT "/tools/languages";
 	char path[4400], kernel[4400], image[4400], *err = NULL;
-	struct bench b = {.runs = 10, .jobs_per_vm = 1, .ram_fd = -1, .tmpdir = "/dev/shm", .timeout_s = 10};
+	struct bench b = {.runs = 10,
+			  .jobs_per_vm = 1,
+			  .ram_fd = -1,
+			  .state_fd = -1,
+			  .tmpdir = "/dev/shm",
+			  .timeout_s = 10};
 	struct language *lang = NULL;
 	int c;
 
-	b.vmm = (struct vmm_config){.qemu = "/usr/bin/qemu-system-x86_64", .accel = "tcg", .memory_mb = 512,
-				    .vcpus = 1, .tb_size_mb = 64};
+	b.vmm = (struct vmm_config){.qemu = "/usr/bin/qemu-system-x86_64",
+				    .accel = "tcg",
+				    .memory_mb = 512,
+				    .vcpus = 1,
+				    .tb_size_mb = 64};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
@@ -355,21 +385,49 @@ int main(int argc, char **argv)
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case O_LANG: lang_name = optarg; break;
-		case O_RUNS: b.runs = (unsigned)strtoul(optarg, NULL, 10); break;
-		case O_JOBS: b.jobs_per_vm = (unsigned)strtoul(optarg, NULL, 10); break;
-		case O_CODE: b.code = optarg; break;
-		case O_CACHE: cache = optarg; break;
-		case O_LANGS: langs = optarg; break;
-		case O_QEMU: b.vmm.qemu = optarg; break;
-		case O_ACCEL: b.vmm.accel = optarg; break;
-		case O_MEM: b.vmm.memory_mb = (unsigned)strtoul(optarg, NULL, 10); break;
-		case O_TB: b.vmm.tb_size_mb = (unsigned)strtoul(optarg, NULL, 10); break;
-		case O_TMP: b.tmpdir = optarg; break;
-		case O_TIMEOUT: b.timeout_s = strtod(optarg, NULL); break;
+		case O_LANG:
+			lang_name = optarg;
+			break;
+		case O_RUNS:
+			b.runs = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case O_JOBS:
+			b.jobs_per_vm = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case O_CODE:
+			b.code = optarg;
+			break;
+		case O_CACHE:
+			cache = optarg;
+			break;
+		case O_LANGS:
+			langs = optarg;
+			break;
+		case O_QEMU:
+			b.vmm.qemu = optarg;
+			break;
+		case O_ACCEL:
+			b.vmm.accel = optarg;
+			break;
+		case O_MEM:
+			b.vmm.memory_mb = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case O_TB:
+			b.vmm.tb_size_mb = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case O_TMP:
+			b.tmpdir = optarg;
+			break;
+		case O_TIMEOUT:
+			b.timeout_s = strtod(optarg, NULL);
+			break;
 		case 'h':
-		case O_HELP: fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
+		case O_HELP:
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
 		}
 	}
 	if (!lang_name || b.runs == 0 || b.jobs_per_vm == 0 || b.jobs_per_vm > 100 || !(b.timeout_s > 0) ||
@@ -413,12 +471,12 @@ int main(int argc, char **argv)
 	struct template_build *tb = NULL;
 	if (b.mode == MODE_RESTORE) {
 		struct template_spec spec = {
-			.lang = lang,
-			.vmm = &b.vmm,
-			.cache_dir = cache,
-			.qemu_version = qv,
-			.boot_timeout_ms = 120000,
-			.warm_timeout_ms = 60000,
+		    .lang = lang,
+		    .vmm = &b.vmm,
+		    .cache_dir = cache,
+		    .qemu_version = qv,
+		    .boot_timeout_ms = 120000,
+		    .warm_timeout_ms = 60000,
 		};
 		int r = template_prepare(b.base, &spec, template_cb, &b, &tb);
 		if (r < 0) {
@@ -437,7 +495,8 @@ int main(int argc, char **argv)
 		close(b.ram_fd);
 	event_free(b.timer);
 	event_base_free(b.base);
-	free(b.state_path);
+	if (b.state_fd >= 0)
+		close(b.state_fd);
 	free(qv);
 	language_free(lang);
 	return b.failures || !b.exit_loop ? 1 : 0;

@@ -51,7 +51,7 @@ struct pool {
 	char *error;
 	struct template_build *tb;
 	int ram_fd;
-	char *state_path;
+	int state_fd; /* sealed memfd: the template's device state */
 	struct vm *vms;
 	unsigned n_restoring, n_ready, n_busy;
 	struct pool_job *q_head, *q_tail;
@@ -263,6 +263,8 @@ static void vm_make_ready(struct vm *vm)
 	p->last_restore_us = (now_ns() - vm->started_ns) / 1000;
 	vm_set_state(vm, VM_READY);
 	pool_dispatch(p);
+	/* A restore slot is free again: the pool may still be short. */
+	pool_schedule_refill(p);
 }
 
 static void vm_warm_paused_cb(struct vmm *vmm, const char *error, void *arg)
@@ -273,17 +275,23 @@ static void vm_warm_paused_cb(struct vmm *vmm, const char *error, void *arg)
 		vm_make_ready(arg);
 }
 
-/* The warm-up job: `true`, no files, no user data. It runs the agent's
- * whole job path once (frame read, reseed, tmpfs, cgroup, fork, exec) so
- * that path is translated before a user waits on it. */
+/* The warm-up job: `cat` of a one-byte stdin, with one small file: our
+ * data only, never a user's. It runs the agent's whole job path once
+ * (frame read, reseed, file write, cgroup, fork, exec, stdin and stdout
+ * pipes) so that path is translated before a user waits on it. */
 static void vm_warm_resumed_cb(struct vmm *vmm, const char *error, void *arg)
 {
 	struct vm *vm = arg;
 	uint8_t entropy[RD_ENTROPY_MIN];
+	static const uint8_t one_byte[] = "x";
 	struct rd_job job = {
 	    .entropy = entropy,
 	    .entropy_len = sizeof(entropy),
-	    .run_argv = {"true", NULL},
+	    .files = {{.name = "warm-up", .data = one_byte, .len = 1}},
+	    .n_files = 1,
+	    .stdin_data = one_byte,
+	    .stdin_len = 1,
+	    .run_argv = {"cat", NULL},
 	    .run_argc = 1,
 	    .limits = {.wall_ms = (uint32_t)(5000 * vm->pool->cfg.slowdown), .output_bytes = 1024},
 	};
@@ -332,7 +340,7 @@ static void vm_result_cb(struct vmm *vmm, const struct rd_result *rr, void *arg)
 			vm_restore_failed(vm, "could not pause after warm-up");
 		return;
 	}
-	if (!job || vm->state != VM_RUNNING) {
+	if (!job || (vm->state != VM_RUNNING && vm->state != VM_LEASED)) {
 		vm_discard(vm);
 		return;
 	}
@@ -372,10 +380,7 @@ static const struct vmm_callbacks pool_vmm_cbs = {
 static void vm_resumed_cb(struct vmm *vmm, const char *error, void *arg)
 {
 	struct vm *vm = arg;
-	struct pool *p = vm->pool;
 	struct pool_job *job = vm->job;
-	uint8_t entropy[64];
-	struct rd_job rj;
 
 	if (!job) { /* cancelled while cont was in flight */
 		vm_discard(vm);
@@ -387,8 +392,18 @@ static void vm_resumed_cb(struct vmm *vmm, const char *error, void *arg)
 		return;
 	}
 	job->t_resumed = now_ns();
-	vm_set_state(vm, VM_RUNNING);
+	if (vm->state == VM_LEASED)
+		vm_set_state(vm, VM_RUNNING);
+}
 
+/* Sends the job right behind `cont`, without waiting for its reply: the
+ * frame waits in the agent socket until the guest runs, so the QMP round
+ * trip is off the request path. */
+static int vm_send_job(struct vm *vm, struct pool_job *job)
+{
+	struct pool *p = vm->pool;
+	uint8_t entropy[64];
+	struct rd_job rj;
 	struct jobspec_limits lim = {
 	    .compile_wall_ms = p->cfg.compile_wall_ms,
 	    .compile_cpu_ms = p->cfg.compile_cpu_ms,
@@ -399,17 +414,10 @@ static void vm_resumed_cb(struct vmm *vmm, const char *error, void *arg)
 	/* Fresh host entropy for every lease: clones share the template's CRNG
 	 * state, and this reseed is what makes their randomness diverge. */
 	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy) ||
-	    jobspec_build(&job->req, p->cfg.lang, &lim, entropy, sizeof(entropy), &rj) < 0) {
-		job_fail(job, JOB_SANDBOX_ERROR, "could not build the job");
-		vm_discard(vm);
-		return;
-	}
+	    jobspec_build(&job->req, p->cfg.lang, &lim, entropy, sizeof(entropy), &rj) < 0)
+		return -EINVAL;
 	job->t_sent = now_ns();
-	if (vmm_send_job(vmm, &rj, jobspec_budget(&job->req)) < 0) {
-		job_fail(job, JOB_SANDBOX_ERROR, "could not send the job to the agent");
-		vm_discard(vm);
-		return;
-	}
+	return vmm_send_job(vm->vmm, &rj, jobspec_budget(&job->req));
 }
 
 static void pool_lease(struct pool *p, struct vm *vm, struct pool_job *job)
@@ -426,6 +434,11 @@ static void pool_lease(struct pool *p, struct vm *vm, struct pool_job *job)
 	if (vmm_resume(vm->vmm, vm_resumed_cb, vm) < 0) {
 		job_fail(job, JOB_SANDBOX_ERROR, "could not resume the VM");
 		vm_discard(vm);
+		return;
+	}
+	if (vm_send_job(vm, job) < 0) {
+		job_fail(job, JOB_SANDBOX_ERROR, "could not send the job to the agent");
+		vm_discard(vm);
 	}
 }
 
@@ -439,7 +452,7 @@ static int pool_start_restore(struct pool *p)
 	vm->started_ns = now_ns();
 	vm->timer = evtimer_new(p->base, vm_deadline_cb, vm);
 	int r = vm->timer
-		    ? vmm_restore(p->base, &p->cfg.vmm, p->ram_fd, p->state_path, &pool_vmm_cbs, vm, &vm->vmm)
+		    ? vmm_restore(p->base, &p->cfg.vmm, p->ram_fd, p->state_fd, &pool_vmm_cbs, vm, &vm->vmm)
 		    : -ENOMEM;
 	if (r < 0) {
 		p->restore_failures++;
@@ -488,7 +501,7 @@ static void pool_backoff_cb(evutil_socket_t fd, short what, void *arg)
 	pool_refill(arg, true);
 }
 
-static void pool_template_cb(const char *error, int ram_fd, const char *state_path, void *arg);
+static void pool_template_cb(const char *error, int ram_fd, int state_fd, void *arg);
 
 static int pool_prepare_template(struct pool *p, bool force_rebuild)
 {
@@ -522,8 +535,9 @@ static void pool_rebuild_template(struct pool *p)
 	if (p->ram_fd >= 0)
 		close(p->ram_fd);
 	p->ram_fd = -1;
-	free(p->state_path);
-	p->state_path = NULL;
+	if (p->state_fd >= 0)
+		close(p->state_fd);
+	p->state_fd = -1;
 	p->consecutive_failures = 0;
 	int r = pool_prepare_template(p, true);
 	if (r < 0) {
@@ -533,7 +547,7 @@ static void pool_rebuild_template(struct pool *p)
 	}
 }
 
-static void pool_template_cb(const char *error, int ram_fd, const char *state_path, void *arg)
+static void pool_template_cb(const char *error, int ram_fd, int state_fd, void *arg)
 {
 	struct pool *p = arg;
 
@@ -544,7 +558,7 @@ static void pool_template_cb(const char *error, int ram_fd, const char *state_pa
 		return;
 	}
 	p->ram_fd = ram_fd;
-	p->state_path = strdup(state_path);
+	p->state_fd = state_fd;
 	p->status = POOL_SERVING;
 	pool_notify(p, 6, "%s: template ready, filling pool of %u", p->cfg.lang->name, p->cfg.size);
 	pool_schedule_refill(p);
@@ -558,6 +572,7 @@ int pool_new(struct event_base *base, const struct pool_config *cfg, struct pool
 	p->base = base;
 	p->cfg = *cfg;
 	p->ram_fd = -1;
+	p->state_fd = -1;
 	p->status = POOL_STARTING;
 	p->refill_ev = event_new(base, -1, 0, pool_refill_cb, p);
 	p->backoff_ev = evtimer_new(base, pool_backoff_cb, p);
@@ -712,7 +727,8 @@ void pool_free(struct pool *p)
 	event_free(p->backoff_ev);
 	if (p->ram_fd >= 0)
 		close(p->ram_fd);
-	free(p->state_path);
+	if (p->state_fd >= 0)
+		close(p->state_fd);
 	free(p->error);
 	free(p->last_failure);
 	free(p);

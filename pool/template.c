@@ -69,9 +69,18 @@ static void template_finish(struct template_build *b, const char *error, int ram
 	event_del(b->timer);
 	vmm_free(b->vmm);
 	b->vmm = NULL;
+	int state_fd = -1;
+	if (!error) {
+		int r = snapshot_load_state(b->state_path, &state_fd);
+		if (r < 0) {
+			close(ram_fd);
+			ram_fd = -1;
+			error = "could not load the template's device state";
+		}
+	}
 	if (error)
 		rm_rf(b->tmpdir);
-	b->cb(error, error ? -1 : ram_fd, error ? NULL : b->state_path, b->userdata);
+	b->cb(error, ram_fd, state_fd, b->userdata);
 }
 
 static void template_fail(struct template_build *b, const char *fmt, ...)

@@ -27,8 +27,9 @@ struct template_spec {
 struct template_build;
 
 /* On success error is NULL, ram_fd a sealed memfd (now owned by the
- * callee) and state_path the device state file (borrowed from the build). */
-typedef void (*template_done_cb)(const char *error, int ram_fd, const char *state_path, void *userdata);
+ * callee) and state_fd a sealed memfd with the device state (owned by the
+ * callee too). */
+typedef void (*template_done_cb)(const char *error, int ram_fd, int state_fd, void *userdata);
 
 int template_prepare(struct event_base *base, const struct template_spec *spec, template_done_cb cb,
 		     void *userdata, struct template_build **ret);

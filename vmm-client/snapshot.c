@@ -114,6 +114,38 @@ out:
 	return r;
 }
 
+int snapshot_load_state(const char *state_path, int *ret_fd)
+{
+	uint8_t buf[1 << 16];
+	ssize_t n;
+	int r = 0;
+	int in = open(state_path, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	int mfd = memfd_create("runnerd-template-state", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0) {
+		r = -errno;
+		close(in);
+		return r;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(mfd, buf, (size_t)n) != n) {
+			r = -EIO;
+			break;
+		}
+	if (n < 0)
+		r = -errno;
+	close(in);
+	if (r == 0 && fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		r = -errno;
+	if (r < 0) {
+		close(mfd);
+		return r;
+	}
+	*ret_fd = mfd;
+	return 0;
+}
+
 int snapshot_meta_write(const char *dir, json_t *meta)
 {
 	char tmp[4096], final[4096];

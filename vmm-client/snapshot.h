@@ -19,6 +19,11 @@
  * against an attacker). */
 int snapshot_load_ram(const char *ram_path, int *ret_fd, size_t *ret_copied, uint64_t *ret_digest);
 
+/* Copies a (small) device state file into a sealed memfd, so clones can
+ * be restored even if the cache directory changes under a running daemon.
+ * Each clone opens it through /proc/self/fd for its own file offset. */
+int snapshot_load_state(const char *state_path, int *ret_fd);
+
 /* Writes `meta` to dir/meta.json via a temp file and rename. */
 int snapshot_meta_write(const char *dir, json_t *meta);
 /* Reads dir/meta.json; -ENOENT if absent, -EINVAL if unreadable. */

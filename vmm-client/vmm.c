@@ -414,7 +414,7 @@ int vmm_boot(struct event_base *base, const struct vmm_config *cfg, const char *
 	return 0;
 }
 
-int vmm_restore(struct event_base *base, const struct vmm_config *cfg, int ram_fd, const char *state_path,
+int vmm_restore(struct event_base *base, const struct vmm_config *cfg, int ram_fd, int state_memfd,
 		const struct vmm_callbacks *cbs, void *userdata, struct vmm **ret)
 {
 	char mem_path[64], uri[32];
@@ -422,6 +422,9 @@ int vmm_restore(struct event_base *base, const struct vmm_config *cfg, int ram_f
 	if (!v)
 		return -ENOMEM;
 
+	char state_path[64];
+	snprintf(state_path, sizeof(state_path), "/proc/self/fd/%d", state_memfd);
+	/* A new open file description: this clone's own offset. */
 	int state_fd = open(state_path, O_RDONLY | O_CLOEXEC);
 	if (state_fd < 0) {
 		int r = -errno;

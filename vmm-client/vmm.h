@@ -53,9 +53,9 @@ char *vmm_machine_description(const struct vmm_config *cfg);
 int vmm_boot(struct event_base *base, const struct vmm_config *cfg, const char *ram_path,
 	     const struct vmm_callbacks *cbs, void *userdata, struct vmm **ret);
 /* Restores a clone from a template: ram_fd is the sealed memfd holding the
- * template's RAM (mapped private: copy-on-write), state_path the saved
- * device state. */
-int vmm_restore(struct event_base *base, const struct vmm_config *cfg, int ram_fd, const char *state_path,
+ * template's RAM (mapped private: copy-on-write), state_fd a sealed memfd
+ * with the saved device state (see snapshot.h); both stay the caller's. */
+int vmm_restore(struct event_base *base, const struct vmm_config *cfg, int ram_fd, int state_fd,
 		const struct vmm_callbacks *cbs, void *userdata, struct vmm **ret);
 
 /* Pauses the guest and writes its device state to state_fd (RAM stays in

@@ -91,8 +91,19 @@ def check_disconnect_cancels():
         assert r["stdout"] == "still fine\n", r
 
 
+def check_pool_fills_to_size():
+    # More clones than concurrent restores: the pool must keep refilling
+    # by itself until it holds `size` ready clones, with no request to
+    # nudge it.
+    with Daemon(languages=("bash",), pool_size=5) as d:
+        wait_for(lambda: d.get("/health")[1]["pools"]["bash"]["ready"] == 5, 120 * SLOW, "5 ready clones")
+        h = d.get("/health")[1]
+        assert h["vmm_processes"] == 5 and h["pools"]["bash"]["restore_failures"] == 0, h
+
+
 def main():
     c = Checks()
+    c.run("the pool fills to its size by itself", check_pool_fills_to_size)
     c.run("SIGTERM during runs leaves nothing behind", check_sigterm_during_runs)
     c.run("SIGKILL takes the VMMs along; restart reuses the template", check_sigkill_takes_vmms)
     c.run("client disconnect cancels the run", check_disconnect_cancels)
