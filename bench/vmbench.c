@@ -40,6 +40,7 @@
 #include "jobspec.h"
 #include "language.h"
 #include "template.h"
+#include "host.h"
 #include "vmm.h"
 
 enum mode { MODE_COLD, MODE_RESTORE };
@@ -73,36 +74,6 @@ static uint64_t now_ns(void)
 static double ms(uint64_t from, uint64_t to)
 {
 	return from && to >= from ? (double)(to - from) / 1e6 : -1;
-}
-
-static char *qemu_version(const char *qemu)
-{
-	char cmd[4200], line[256] = "";
-	snprintf(cmd, sizeof(cmd), "'%s' --version 2>/dev/null", qemu);
-	FILE *f = popen(cmd, "r");
-	if (!f)
-		return NULL;
-	if (!fgets(line, sizeof(line), f))
-		line[0] = 0;
-	pclose(f);
-	line[strcspn(line, "\n")] = 0;
-	return line[0] ? strdup(line) : NULL;
-}
-
-/* Same as runnerd's main.c: the snapshot key includes it, so it must match. */
-static unsigned host_tsc_khz(void)
-{
-	char line[256];
-	double mhz = 0;
-	FILE *f = fopen("/proc/cpuinfo", "re");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "cpu MHz : %lf", &mhz) == 1)
-			break;
-	fclose(f);
-	return mhz > 0 && mhz < 100000 ? (unsigned)(mhz * 1000) : 0;
 }
 
 static void start_run(struct bench *b);
@@ -457,8 +428,8 @@ int main(int argc, char **argv)
 	}
 	b.vmm.kernel = kernel;
 	b.vmm.image = image;
-	b.vmm.tsc_khz = host_tsc_khz();
-	char *qv = qemu_version(b.vmm.qemu);
+	b.vmm.tsc_khz = vmm_host_tsc_khz();
+	char *qv = vmm_qemu_version(b.vmm.qemu);
 	if (!qv) {
 		fprintf(stderr, "vmbench: cannot run %s\n", b.vmm.qemu);
 		return 2;

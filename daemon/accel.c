@@ -7,24 +7,17 @@
 #include "accel.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "spawn.h"
 
 static int probe_kvm(const char *qemu, const char *kernel, char **ret_reason)
 {
-	int pipefd[2];
-	pid_t pid;
-	int pidfd;
 	char buf[8192];
-	size_t have = 0;
 	char *argv[] = {(char *)qemu,
 			"-accel",
 			"kvm",
@@ -46,51 +39,14 @@ static int probe_kvm(const char *qemu, const char *kernel, char **ret_reason)
 			"-serial",
 			"stdio",
 			NULL};
-	char *envp[] = {"PATH=/usr/bin:/bin", NULL};
-
 	if (access("/dev/kvm", R_OK | W_OK) < 0) {
 		*ret_reason = strdup("/dev/kvm is not accessible");
 		return -ENODEV;
 	}
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -errno;
-	struct vmm_launch l = {.path = qemu,
-			       .argv = argv,
-			       .envp = envp,
-			       .keep_fds = {-1, -1, -1, -1, -1, -1, -1, -1},
-			       .stdout_fd = pipefd[1]};
-	int r = vmm_spawn(&l, &pid, &pidfd);
-	close(pipefd[1]);
-	if (r < 0) {
-		close(pipefd[0]);
+	int r = vmm_run_capture(qemu, argv, 5000, "Kernel panic", buf, sizeof(buf));
+	if (r < 0)
 		return r;
-	}
-	struct timespec start, now;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	bool ok = false;
-	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-		if (elapsed > 5000)
-			break;
-		struct pollfd pfd = {.fd = pipefd[0], .events = POLLIN};
-		if (poll(&pfd, 1, (int)(5000 - elapsed)) <= 0)
-			break;
-		ssize_t n = read(pipefd[0], buf + have, sizeof(buf) - 1 - have);
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-		buf[have] = 0;
-		if (strstr(buf, "Kernel panic")) {
-			ok = true;
-			break;
-		}
-		if (have == sizeof(buf) - 1)
-			have = 0;
-	}
-	close(pipefd[0]);
-	vmm_kill_and_reap(pidfd);
-	close(pidfd);
+	bool ok = r == 1;
 	if (!ok) {
 		*ret_reason = strdup(
 		    "KVM test boot did not reach the guest kernel (this /dev/kvm cannot run stock kernels)");

@@ -20,6 +20,7 @@
 #include "http.h"
 #include "log.h"
 #include "runner.h"
+#include "host.h"
 #include "vmm.h"
 
 static const char usage[] =
@@ -218,23 +219,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* The host's TSC rate in kHz, from the first "cpu MHz" line; 0 if unknown.
- * Only used for TCG guests (see vmm.c). */
-static unsigned host_tsc_khz(void)
-{
-	char line[256];
-	double mhz = 0;
-	FILE *f = fopen("/proc/cpuinfo", "re");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "cpu MHz : %lf", &mhz) == 1)
-			break;
-	fclose(f);
-	return mhz > 0 && mhz < 100000 ? (unsigned)(mhz * 1000) : 0;
-}
-
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	log_info("signal %d: shutting down", (int)sig);
@@ -314,7 +298,7 @@ int main(int argc, char **argv)
 	    .queue_max = o.queue_max,
 	    .memory_mb = o.memory_mb,
 	    .tb_size_mb = o.tb_size_mb,
-	    .tsc_khz = host_tsc_khz(),
+	    .tsc_khz = vmm_host_tsc_khz(),
 	    .slowdown = o.slowdown,
 	    .warm_clones = o.warm_clones,
 	};

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include "config.h"
 
+#include "host.h"
 #include "log.h"
 #include "pool.h"
 
@@ -38,20 +39,6 @@ struct runner {
 static void pool_notify_cb(struct pool *pool, int level, const char *msg, void *userdata)
 {
 	log_msg((enum log_level)level, "LANGUAGE=%s %s", pool_language(pool)->name, msg);
-}
-
-static char *qemu_version(const char *qemu)
-{
-	char cmd[4200], line[256] = "";
-	snprintf(cmd, sizeof(cmd), "'%s' --version 2>/dev/null", qemu);
-	FILE *f = popen(cmd, "r");
-	if (!f)
-		return NULL;
-	if (!fgets(line, sizeof(line), f))
-		line[0] = 0;
-	pclose(f);
-	line[strcspn(line, "\n")] = 0;
-	return line[0] ? strdup(line) : NULL;
 }
 
 static bool wanted(const char *only, const char *name)
@@ -80,7 +67,7 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 	if (!r)
 		return -ENOMEM;
 	r->cfg = *cfg;
-	r->qemu_version = qemu_version(cfg->qemu);
+	r->qemu_version = vmm_qemu_version(cfg->qemu);
 	if (!r->qemu_version) {
 		*ret_error = strdup("cannot run the QEMU binary to learn its version");
 		free(r);

@@ -6,9 +6,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -91,6 +93,60 @@ int vmm_spawn(const struct vmm_launch *launch, pid_t *ret_pid, int *ret_pidfd)
 	*ret_pid = pid;
 	*ret_pidfd = pidfd;
 	return 0;
+}
+
+int vmm_run_capture(const char *path, char *const *argv, int timeout_ms, const char *stop_at, char *buf,
+		    size_t size)
+{
+	char *envp[] = {"PATH=/usr/bin:/bin", "LC_ALL=C", NULL};
+	struct timespec start, now;
+	size_t have = 0;
+	int pipefd[2], pidfd, found = 0;
+	pid_t pid;
+
+	if (size < 2)
+		return -EINVAL;
+	buf[0] = 0;
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	struct vmm_launch l = {.path = path,
+			       .argv = argv,
+			       .envp = envp,
+			       .keep_fds = {-1, -1, -1, -1, -1, -1, -1, -1},
+			       .stdout_fd = pipefd[1]};
+	int r = vmm_spawn(&l, &pid, &pidfd);
+	close(pipefd[1]);
+	if (r < 0) {
+		close(pipefd[0]);
+		return r;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		struct pollfd pfd = {.fd = pipefd[0], .events = POLLIN};
+		if (elapsed >= timeout_ms || poll(&pfd, 1, (int)(timeout_ms - elapsed)) <= 0)
+			break;
+		ssize_t n = read(pipefd[0], buf + have, size - 1 - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		buf[have] = 0;
+		if (stop_at && strstr(buf, stop_at)) {
+			found = 1;
+			break;
+		}
+		if (have == size - 1) { /* keep the newest half: a marker may straddle */
+			memmove(buf, buf + have / 2, have - have / 2 + 1);
+			have -= have / 2;
+		}
+	}
+	close(pipefd[0]);
+	vmm_kill_and_reap(pidfd);
+	close(pidfd);
+	return found;
 }
 
 int vmm_kill_and_reap(int pidfd)
