@@ -340,7 +340,7 @@ int main(int argc, char **argv)
 				    .accel = "tcg",
 				    .memory_mb = 512,
 				    .vcpus = 1,
-				    .tb_size_mb = 64};
+				    .tb_size_mb = VMM_DEFAULT_TB_SIZE_MB};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;

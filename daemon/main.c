@@ -43,7 +43,8 @@ static const char usage[] =
     "  --pool-size N        paused VMs kept ready per language (default 2)\n"
     "  --queue-max N        requests waiting per language before 429 (default 64)\n"
     "  --memory-mb N        guest RAM (default 512)\n"
-    "  --tb-size-mb N       TCG translation buffer per VM, 0 = QEMU default (default 64)\n"
+    "  --tb-size-mb N       TCG translation buffer per VM, 0 = QEMU default (default 512;\n"
+    "                       only translated code is resident)\n"
     "  --no-warm-clones     hand out clones straight after restore, without the no-op\n"
     "                       warm-up job that primes them (TCG: costs ~100 ms per first job)\n"
     "  --slowdown F         scale internal timeouts, e.g. for slow emulation (default\n"
@@ -126,7 +127,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    .pool_size = 2,
 	    .queue_max = 64,
 	    .memory_mb = 512,
-	    .tb_size_mb = 64,
+	    .tb_size_mb = VMM_DEFAULT_TB_SIZE_MB,
 	    .warm_clones = true,
 	    .slowdown = env_slow ? strtod(env_slow, NULL) : 1.0,
 	};
