@@ -59,6 +59,24 @@ def read_response(s, timeout=10):
     return status, headers, body
 
 
+def send_until_answered(s, piece, limit):
+    """Sends `piece` again and again, up to `limit` bytes, stopping as soon
+    as the server answers or closes. Returns (bytes sent, answer or b"")."""
+    sent, got = 0, b""
+    try:
+        while sent < limit:
+            s.settimeout(10)
+            s.sendall(piece)
+            sent += len(piece)
+            r, _, _ = select.select([s], [], [], 0)
+            if r:
+                got = s.recv(65536)
+                break
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    return sent, got
+
+
 def post(d, body, ctype="application/json"):
     if isinstance(body, (dict, list)):
         body = json.dumps(body)
@@ -113,18 +131,7 @@ def check_huge_body(d):
     s = connect(d)
     s.sendall(b"POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
     piece = b"%x\r\n%s\r\n" % (1 << 20, b"1" * (1 << 20))
-    sent, got = 0, b""
-    try:
-        while sent < 20 << 20:
-            s.settimeout(10)
-            s.sendall(piece)
-            sent += 1 << 20
-            r, _, _ = select.select([s], [], [], 0)
-            if r:
-                got = s.recv(65536)
-                break
-    except (BrokenPipeError, ConnectionResetError):
-        pass
+    sent, got = send_until_answered(s, piece, 20 << 20)
     if not got:
         try:
             got = s.recv(65536)
@@ -137,18 +144,8 @@ def check_huge_body(d):
     # 1 MB of headers: refused (400 or 431) without reading it all.
     s = connect(d)
     s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
-    sent, got = 0, b""
     line = b"X-Junk: " + b"a" * 1000 + b"\r\n"
-    try:
-        while sent < 1 << 20:
-            s.sendall(line)
-            sent += len(line)
-            r, _, _ = select.select([s], [], [], 0)
-            if r:
-                got = s.recv(65536)
-                break
-    except (BrokenPipeError, ConnectionResetError):
-        pass
+    sent, got = send_until_answered(s, line, 1 << 20)
     if not got:
         try:
             s.sendall(b"\r\n")
