@@ -397,6 +397,41 @@ def check_overload(d):
     after(d)
 
 
+# 25, fairness: requests that wait for a VM get one in arrival order.
+def check_fifo(d):
+    assert_settled(d, POOL)
+    n, gap = 4, 0.05  # 2 leased at once, 2 queued together
+    sent, results = [None] * n, [None] * n
+
+    def one(i):
+        try:
+            s = connect(d, timeout=120 * SLOW)
+            body = json.dumps({"language": "bash", "code": "sleep 1; echo %d" % i}).encode()
+            sent[i] = time.monotonic()
+            s.sendall(b"POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            results[i] = read_response(s, timeout=120 * SLOW)
+            s.close()
+        except Exception as e:  # noqa: BLE001
+            results[i] = e
+    threads = []
+    for i in range(n):
+        threads.append(threading.Thread(target=one, args=(i,)))
+        threads[-1].start()
+        time.sleep(gap)
+    for t in threads:
+        t.join(180 * SLOW)
+    leased = []
+    for i, r in enumerate(results):
+        assert isinstance(r, tuple) and r[0] == 200, (i, r)
+        res = json.loads(r[2])
+        assert res["stdout"] == "%d\n" % i, res
+        leased.append(sent[i] + res["timings"]["queue_ms"] / 1000)
+    log("FIFO: lease times relative to the first: %s" % ["%.2f" % (t - leased[0]) for t in leased])
+    for i in range(1, n):
+        assert leased[i] >= leased[i - 1] - 0.05, "request %d got a VM before request %d" % (i, i - 1)
+    after(d)
+
+
 # 27
 def check_permissions(d):
     st = os.stat(d.socket)
@@ -436,6 +471,7 @@ def main():
         c.run("22 unknown language, bad limits and fields", check_bad_fields, d)
         c.run("23 bad file names", check_bad_file_names, d)
         c.run("25 more runs than VMs: 200 or 429", check_overload, d)
+        c.run("25 waiting runs get VMs in arrival order", check_fifo, d)
         c.run("27 socket permissions", check_permissions, d)
         c.run("24 slowloris and 300 idle connections", check_slowloris, d)
         assert d.proc.poll() is None, "runnerd died"
