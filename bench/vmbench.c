@@ -109,35 +109,15 @@ static void print_failure(struct bench *b, const char *why)
 
 static void send_job(struct bench *b)
 {
-	uint8_t entropy[64];
-	struct rd_job rj;
-	struct job_file file = {.data = (uint8_t *)b->code, .len = strlen(b->code)};
-	/* The daemon's defaults (api.h, runner.c). */
-	struct job_request req = {
-	    .files = &file,
-	    .n_files = 1,
-	    .timeout_ms = (uint32_t)(b->timeout_s * 1000),
-	    .cpu_ms = (uint32_t)(b->timeout_s * 1000),
-	    .memory_kb = 256u << 10,
-	    .output_bytes = 64u << 10,
-	};
-	struct jobspec_limits lim = {
-	    .compile_wall_ms = 30000,
-	    .compile_cpu_ms = 30000,
-	    .pids = 64,
-	    .fsize_kb = 64u << 10,
-	    .tmpfs_kb = 64u << 10,
-	};
+	struct job_file file;
+	struct job_request req;
+	struct jobspec_limits lim;
 
-	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy) ||
-	    jobspec_build(&req, b->lang, &lim, entropy, sizeof(entropy), &rj) < 0) {
-		print_failure(b, "could not build the job");
-		finish_vm(b);
-		return;
-	}
+	/* The limits runnerd applies by default (jobspec.h). */
+	jobspec_program(b->code, (uint32_t)(b->timeout_s * 1000), 30000, &file, &req, &lim);
 	b->t_sent = now_ns();
 	b->t_ack = 0;
-	if (vmm_send_job(b->vm, &rj, jobspec_budget(&req)) < 0) {
+	if (jobspec_send(b->vm, &req, b->lang, &lim) < 0) {
 		print_failure(b, "could not send the job");
 		finish_vm(b);
 	}

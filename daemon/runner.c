@@ -15,6 +15,7 @@
 
 #include "host.h"
 #include "log.h"
+#include "jobspec.h"
 #include "pool.h"
 
 #define RUNNER_MAX_LANGUAGES 64
@@ -138,9 +139,9 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 		    .warm_clones = cfg->warm_clones,
 		    .compile_wall_ms = (uint32_t)(30000 * cfg->slowdown),
 		    .compile_cpu_ms = (uint32_t)(30000 * cfg->slowdown),
-		    .pids = 64,
-		    .fsize_kb = 64u << 10,
-		    .tmpfs_kb = 64u << 10,
+		    .pids = JOBSPEC_PIDS,
+		    .fsize_kb = JOBSPEC_FSIZE_KB,
+		    .tmpfs_kb = JOBSPEC_TMPFS_KB,
 		    .notify = pool_notify_cb,
 		};
 		rc = pool_new(base, &pc, &r->pools[i]);

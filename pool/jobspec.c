@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 int jobspec_build(const struct job_request *req, const struct language *lang,
@@ -46,6 +47,41 @@ int jobspec_build(const struct job_request *req, const struct language *lang,
 	    .tmpfs_kb = lim->tmpfs_kb,
 	};
 	return 0;
+}
+
+void jobspec_program(const char *code, uint32_t run_ms, uint32_t compile_ms, struct job_file *file,
+		     struct job_request *req, struct jobspec_limits *lim)
+{
+	*file = (struct job_file){.data = (uint8_t *)code, .len = strlen(code)};
+	*req = (struct job_request){
+	    .files = file,
+	    .n_files = 1,
+	    .timeout_ms = run_ms,
+	    .cpu_ms = run_ms,
+	    .memory_kb = JOBSPEC_MEMORY_KB,
+	    .output_bytes = JOBSPEC_OUTPUT_BYTES,
+	};
+	*lim = (struct jobspec_limits){
+	    .compile_wall_ms = compile_ms,
+	    .compile_cpu_ms = compile_ms,
+	    .pids = JOBSPEC_PIDS,
+	    .fsize_kb = JOBSPEC_FSIZE_KB,
+	    .tmpfs_kb = JOBSPEC_TMPFS_KB,
+	};
+}
+
+int jobspec_send(struct vmm *vmm, const struct job_request *req, const struct language *lang,
+		 const struct jobspec_limits *lim)
+{
+	uint8_t entropy[64];
+	struct rd_job job;
+
+	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy))
+		return -EIO;
+	int r = jobspec_build(req, lang, lim, entropy, sizeof(entropy), &job);
+	if (r < 0)
+		return r;
+	return vmm_send_job(vmm, &job, jobspec_budget(req));
 }
 
 size_t jobspec_budget(const struct job_request *req)

@@ -6,6 +6,15 @@
 #include "job.h"
 #include "language.h"
 #include "proto.h"
+#include "vmm.h"
+
+/* Guest limits runnerd applies besides the client's (runner.c) and that the
+ * template warm-up and bench/vmbench use too. */
+#define JOBSPEC_PIDS	     64
+#define JOBSPEC_FSIZE_KB     (64u << 10)
+#define JOBSPEC_TMPFS_KB     (64u << 10)
+#define JOBSPEC_MEMORY_KB    (256u << 10) /* the API's default (api.h) */
+#define JOBSPEC_OUTPUT_BYTES (64u << 10)  /* the API's default (api.h) */
 
 struct jobspec_limits {
 	uint32_t compile_wall_ms;
@@ -20,6 +29,18 @@ struct jobspec_limits {
 int jobspec_build(const struct job_request *req, const struct language *lang,
 		  const struct jobspec_limits *lim, const uint8_t *entropy, uint32_t entropy_len,
 		  struct rd_job *ret);
+/* A request for one program `code` with the defaults above: run step
+ * limited to run_ms (wall and cpu), compile step to compile_ms. Fills all
+ * three outputs; req borrows file, file borrows code. */
+void jobspec_program(const char *code, uint32_t run_ms, uint32_t compile_ms, struct job_file *file,
+		     struct job_request *req, struct jobspec_limits *lim);
+
+/* Builds the job with fresh host entropy (every lease reseeds the guest's
+ * CRNG: clones share the template's state, and this is what makes them
+ * diverge) and sends it to the agent with the job's byte budget. */
+int jobspec_send(struct vmm *vmm, const struct job_request *req, const struct language *lang,
+		 const struct jobspec_limits *lim);
+
 /* Bytes the agent may send back for this job: both steps' capped streams
  * plus room for the frame structure. */
 size_t jobspec_budget(const struct job_request *req);

@@ -402,8 +402,6 @@ static void vm_resumed_cb(struct vmm *vmm, const char *error, void *arg)
 static int vm_send_job(struct vm *vm, struct pool_job *job)
 {
 	struct pool *p = vm->pool;
-	uint8_t entropy[64];
-	struct rd_job rj;
 	struct jobspec_limits lim = {
 	    .compile_wall_ms = p->cfg.compile_wall_ms,
 	    .compile_cpu_ms = p->cfg.compile_cpu_ms,
@@ -411,13 +409,8 @@ static int vm_send_job(struct vm *vm, struct pool_job *job)
 	    .fsize_kb = p->cfg.fsize_kb,
 	    .tmpfs_kb = p->cfg.tmpfs_kb,
 	};
-	/* Fresh host entropy for every lease: clones share the template's CRNG
-	 * state, and this reseed is what makes their randomness diverge. */
-	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy) ||
-	    jobspec_build(&job->req, p->cfg.lang, &lim, entropy, sizeof(entropy), &rj) < 0)
-		return -EINVAL;
 	job->t_sent = now_ns();
-	return vmm_send_job(vm->vmm, &rj, jobspec_budget(&job->req));
+	return jobspec_send(vm->vmm, &job->req, p->cfg.lang, &lim);
 }
 
 static void pool_lease(struct pool *p, struct vm *vm, struct pool_job *job)

@@ -181,30 +181,14 @@ static void saved_cb(struct vmm *vmm, const char *error, void *arg)
 static void ready_cb(struct vmm *vmm, void *arg)
 {
 	struct template_build *b = arg;
-	const struct language *lang = b->spec.lang;
-	uint8_t entropy[64];
-	struct rd_job job;
-	struct job_file file = {.data = (uint8_t *)lang->hello, .len = strlen(lang->hello)};
-	struct job_request req = {
-	    .files = &file,
-	    .n_files = 1,
-	    .timeout_ms = b->spec.warm_timeout_ms,
-	    .cpu_ms = b->spec.warm_timeout_ms,
-	    .memory_kb = 256u << 10,
-	    .output_bytes = 64u << 10,
-	};
-	struct jobspec_limits lim = {
-	    .compile_wall_ms = b->spec.warm_timeout_ms,
-	    .compile_cpu_ms = b->spec.warm_timeout_ms,
-	    .pids = 64,
-	    .fsize_kb = 64u << 10,
-	    .tmpfs_kb = 64u << 10,
-	};
+	uint32_t ms = b->spec.warm_timeout_ms;
+	struct job_file file;
+	struct job_request req;
+	struct jobspec_limits lim;
 
 	/* The warm-up's entropy never reaches a user: every clone's job reseeds. */
-	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy) ||
-	    jobspec_build(&req, lang, &lim, entropy, sizeof(entropy), &job) < 0 ||
-	    vmm_send_job(vmm, &job, jobspec_budget(&req)) < 0)
+	jobspec_program(b->spec.lang->hello, ms, ms, &file, &req, &lim);
+	if (jobspec_send(vmm, &req, b->spec.lang, &lim) < 0)
 		template_finish(b, "could not send the warm-up job", -1);
 }
 
