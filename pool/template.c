@@ -257,8 +257,6 @@ static int compute_key(struct template_build *b)
 {
 	const struct language *l = b->spec.lang;
 	char kernel[65], image[65], digest_hex[65];
-	uint8_t digest[32];
-	struct sha256 s;
 	int r;
 
 	r = sha256_file_hex(b->spec.vmm->kernel, kernel);
@@ -286,11 +284,8 @@ static int compute_key(struct template_build *b)
 	char *canon = json_dumps(b->meta, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!canon)
 		return -ENOMEM;
-	sha256_init(&s);
-	sha256_update(&s, canon, strlen(canon));
-	sha256_final(&s, digest);
+	sha256_hex(canon, strlen(canon), digest_hex);
 	free(canon);
-	sha256_hex(digest, digest_hex);
 	memcpy(b->key, digest_hex, 16);
 	b->key[16] = 0;
 	return 0;
