@@ -43,6 +43,7 @@ struct vmm {
 	void *userdata;
 	bool ready;
 	bool failed;
+	bool freeing;	/* in vmm_free(): pending QMP replies only release what they hold */
 	bool migrating; /* vmm_save() or restore waiting for MIGRATION completed */
 	vmm_done_cb save_cb;
 	int save_fd; /* borrowed, for getfd */
@@ -243,6 +244,8 @@ static void vmm_qmp_closed_cb(struct qmp *qmp, const char *why, void *arg)
 static void vmm_qmp_must_succeed_cb(struct qmp *qmp, json_t *ret, const char *error, void *arg)
 {
 	struct vmm *v = arg;
+	if (v->freeing)
+		return;
 	if (error) {
 		if (v->save_cb) {
 			vmm_done_cb cb = v->save_cb;
@@ -503,7 +506,8 @@ static void vmm_op_reply_cb(struct qmp *qmp, json_t *ret, const char *error, voi
 {
 	struct vmm_op op = *(struct vmm_op *)arg;
 	free(arg);
-	op.cb(op.vmm, error, op.userdata);
+	if (!op.vmm->freeing) /* the owner discarded the VMM: no answer */
+		op.cb(op.vmm, error, op.userdata);
 }
 
 static int vmm_simple(struct vmm *v, const char *command, vmm_done_cb cb, void *userdata)
@@ -583,6 +587,7 @@ void vmm_free(struct vmm *v)
 	if (!v)
 		return;
 	v->failed = true; /* no callbacks from here on */
+	v->freeing = true;
 	qmp_free(v->qmp);
 	v->qmp = NULL;
 	channel_free(v->chan);
