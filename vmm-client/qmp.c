@@ -46,19 +46,30 @@ static void qmp_destroy(struct qmp *q)
 	free(q);
 }
 
+/* Every pending command is answered with QMP_ERROR_FREED first, so its owner
+ * can release what it gave as userdata; no command can be queued meanwhile. */
 void qmp_free(struct qmp *q)
 {
-	if (!q)
+	if (!q || q->dead)
 		return;
-	if (q->dispatching) {
-		q->dead = true;
-		q->event_cb = NULL;
-		q->closed_cb = NULL;
-		if (q->bev)
-			bufferevent_disable(q->bev, EV_READ | EV_WRITE);
-		return;
+	q->dead = true;
+	q->event_cb = NULL;
+	q->closed_cb = NULL;
+	if (q->bev)
+		bufferevent_disable(q->bev, EV_READ | EV_WRITE);
+	q->dispatching++;
+	while (q->head) {
+		struct qmp_pending *p = q->head;
+		q->head = p->next;
+		if (!q->head)
+			q->tail = NULL;
+		if (p->cb)
+			p->cb(q, NULL, QMP_ERROR_FREED, p->userdata);
+		free(p);
 	}
-	qmp_destroy(q);
+	q->dispatching--;
+	if (!q->dispatching)
+		qmp_destroy(q);
 }
 
 /* Fails every pending command, then tells the owner. */

@@ -25,5 +25,10 @@ int qmp_new(struct event_base *base, int fd, qmp_event_cb event_cb, qmp_closed_c
  * with the command as SCM_RIGHTS (for getfd); it stays owned by the caller. */
 int qmp_execute(struct qmp *qmp, const char *command, json_t *args, int pass_fd, qmp_reply_cb cb,
 		void *userdata);
-/* Closes the connection; pending callbacks are NOT called. Safe inside a callback. */
+/* Closes the connection. Before it returns, every pending command's
+ * callback runs once with error QMP_ERROR_FREED (to release its userdata;
+ * qmp_execute fails meanwhile); no other callback runs afterwards. Safe
+ * inside a callback. */
 void qmp_free(struct qmp *qmp);
+
+#define QMP_ERROR_FREED "QMP: connection closed by its owner"
