@@ -149,7 +149,9 @@ static void qmp_read_cb(struct bufferevent *bev, void *arg)
 				qmp_fail(q, "QMP: line too long");
 			break;
 		}
-		if (len > 0)
+		if (len > QMP_LINE_MAX) /* it came whole within one read */
+			qmp_fail(q, "QMP: line too long");
+		else if (len > 0)
 			qmp_dispatch_line(q, line, len);
 		free(line);
 	}
