@@ -1,7 +1,8 @@
 /* qmp.c: QMP over a UNIX stream socket with libevent bufferevents. QEMU
  * writes one JSON object per line ("\r\n"); a line longer than QMP_LINE_MAX
  * is a protocol violation and closes the connection. Ids are our own
- * counter; QEMU echoes them verbatim, and an id we did not send is an error. */
+ * counter; QEMU echoes them verbatim, and an id that is not pending (never
+ * sent, or answered already) is an error. */
 #include "qmp.h"
 
 #include <errno.h>
@@ -112,15 +113,22 @@ static void qmp_dispatch_line(struct qmp *q, const char *line, size_t len)
 	}
 
 	json_t *id = json_object_get(msg, "id");
-	if (!json_is_integer(id) || !q->head || json_integer_value(id) != q->head->id) {
-		/* QEMU answers in order; anything else means we lost track. */
+	struct qmp_pending *p = q->head, *prev = NULL;
+	while (p && (!json_is_integer(id) || json_integer_value(id) != p->id)) {
+		prev = p;
+		p = p->next;
+	}
+	if (!p) {
+		/* Not a command we are waiting for: we lost track. */
 		qmp_fail(q, "QMP: reply with an unexpected id");
 		return;
 	}
-	struct qmp_pending *p = q->head;
-	q->head = p->next;
-	if (!q->head)
-		q->tail = NULL;
+	if (prev)
+		prev->next = p->next;
+	else
+		q->head = p->next;
+	if (q->tail == p)
+		q->tail = prev;
 
 	json_t *ret = json_object_get(msg, "return");
 	json_t *err = json_object_get(msg, "error");
