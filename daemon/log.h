@@ -4,7 +4,8 @@
  * journald files it at the right level. Structured fields such as
  * CALLER_UID= are written inline as "KEY=value" words; daemon code that needs
  * real journal fields can use sd_journal_send() directly. Components other
- * than daemon/ and tools/ do not log through this (STYLE.md rule 4). */
+ * than daemon/ and tools/ do not log through this (docs/hacking.md,
+ * "Components don't print"). */
 #pragma once
 
 #include <stdarg.h>

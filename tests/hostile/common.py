@@ -1,5 +1,6 @@
-"""common.py: helpers shared by the hostile-input tests (HOSTILE.md). The
-daemon itself is started through tests/integration/harness.py."""
+"""common.py: helpers shared by the hostile-input tests (docs/security.md,
+"Hostile inputs"). The daemon itself is started through
+tests/integration/harness.py."""
 import os
 import sys
 import time

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test-api.py: hostile clients on the API socket (HOSTILE.md rows 19-25,
+"""test-api.py: hostile clients on the API socket (docs/security.md, rows 19-25,
 27): huge bodies and headers, malformed JSON, NUL and invalid UTF-8 in code,
 bad limits and fields, bad file names, slowloris and idle connections, more
 concurrent runs than VMs, and callers without permission. One daemon (bash
@@ -348,7 +348,7 @@ def check_slowloris(d):
     log("/health with %d idle connections held: %s" % (len(idle) - closed, "answered" if ok else "NO ANSWER"))
     try:
         assert ok, ("/health does not answer while %d idle connections hold the connection cap "
-                    "(HOSTILE.md row 24)" % (len(idle) - closed))
+                    "(docs/security.md, row 24)" % (len(idle) - closed))
     finally:
         for s in idle:
             s.close()

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test-crash.py: a VMM that dies or hangs under a running job (HOSTILE.md
+"""test-crash.py: a VMM that dies or hangs under a running job (docs/security.md,
 rows 10, 11 and the host side of 7). The program itself runs as uid 1000
 and cannot kill the agent or reboot the guest (checked here too), so the
 test plays the crashing guest: it SIGKILLs or SIGSTOPs the job's QEMU

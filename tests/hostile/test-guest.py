@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""test-guest.py: hostile programs (HOSTILE.md rows 1-9, 12, 13, 15-18)
-against the real runnerd with real TCG VMs. One daemon serves every check;
-after each abuse the daemon must still serve an ordinary run correctly, the
-pools must refill, and no VMM process may leak."""
+"""test-guest.py: hostile programs (docs/security.md, rows 1-9, 12, 13,
+15-18) against the real runnerd with real TCG VMs. One daemon serves every
+check; after each abuse the daemon must still serve an ordinary run
+correctly, the pools must refill, and no VMM process may leak."""
 import base64
 import json
 import os

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test-host.py: host trouble (HOSTILE.md row 29). Missing images or kernel
+"""test-host.py: host trouble (docs/security.md, row 29). Missing images or kernel
 give a clear error, never a crash; an unusable cached snapshot (truncated
 state, meta.json that does not match the inputs) is rebuilt or refused with
 a reason, never loaded blindly and never a crash. The snapshot tests work
