@@ -1,8 +1,8 @@
-/* vmm.c: QEMU microvm processes. Builds the command line (the flags were
- * verified in DESIGN.md), starts QEMU through vmm_spawn() with exactly three
- * inherited fds (QMP socket, agent socket, and RAM memfd or migration
- * stream), and turns QMP replies, agent frames and process exit into the
- * owner's callbacks. No socket file exists for either channel: both are
+/* vmm.c: QEMU microvm processes. Starts QEMU through vmm_spawn() with the
+ * command line of qemu-argv.c and exactly the fds it names (QMP socket,
+ * agent socket, and for a restore the RAM memfd and the migration stream),
+ * and turns QMP replies, agent frames and process exit into the owner's
+ * callbacks. No socket file exists for either channel: both are
  * socketpairs, so only runnerd can reach them. */
 #include "vmm.h"
 
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "channel.h"
+#include "qemu-argv.h"
 #include "qmp.h"
 #include "spawn.h"
 
@@ -65,125 +66,27 @@ static void vmm_fail(struct vmm *v, const char *why)
 		v->cbs->failed(v, why, v->userdata);
 }
 
-/* Under TCG the guest's TSC runs at the host's rate, but with no PIT/HPET
- * reference (microvm, acpi=off) the kernel cannot calibrate it and falls
- * back to jiffies: 10 ms clocks and wrong CPU accounting. Telling it the
- * rate fixes both. */
-static void kernel_cmdline(const struct vmm_config *cfg, char *buf, size_t size)
+static void machine_from_config(const struct vmm_config *cfg, struct qemu_machine *m)
 {
-	int n = snprintf(buf, size,
-			 "console=ttyS0 quiet panic=-1 reboot=t root=/dev/vda ro init=/sbin/runnerd-agent");
-	if (cfg->tsc_khz && strcmp(cfg->accel, "tcg") == 0 && n > 0 && (size_t)n < size)
-		snprintf(buf + n, size - (size_t)n, " tsc_early_khz=%u tsc=reliable", cfg->tsc_khz);
+	*m = (struct qemu_machine)QEMU_MACHINE_INIT;
+	m->qemu = cfg->qemu;
+	m->accel = cfg->accel;
+	m->kernel = cfg->kernel;
+	m->image = cfg->image;
+	m->memory_mb = cfg->memory_mb;
+	m->vcpus = cfg->vcpus;
+	m->tb_size_mb = cfg->tb_size_mb;
+	m->tsc_khz = cfg->tsc_khz;
+	m->console = cfg->console_path ? QEMU_CONSOLE_FILE : QEMU_CONSOLE_NULL;
+	m->console_path = cfg->console_path;
 }
 
 char *vmm_machine_description(const struct vmm_config *cfg)
 {
-	char *s, cmdline[512];
+	struct qemu_machine m;
 
-	kernel_cmdline(cfg, cmdline, sizeof(cmdline));
-	if (asprintf(&s,
-		     "accel=%s cpu=%s smp=%u mem=%uM tb=%u machine=microvm,isa-serial=on,acpi=off cmdline=%s",
-		     cfg->accel, strcmp(cfg->accel, "kvm") == 0 ? "host" : "max", cfg->vcpus, cfg->memory_mb,
-		     cfg->tb_size_mb, cmdline) < 0)
-		return NULL;
-	return s;
-}
-
-/* argv storage: small fixed array of strings we own. */
-struct argv_builder {
-	char *v[64];
-	int n;
-};
-
-static int argv_add(struct argv_builder *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int argv_add(struct argv_builder *a, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	if (a->n >= 62)
-		return -E2BIG;
-	va_start(ap, fmt);
-	int r = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return -ENOMEM;
-	a->v[a->n++] = s;
-	a->v[a->n] = NULL;
-	return 0;
-}
-
-static void argv_free(struct argv_builder *a)
-{
-	for (int i = 0; i < a->n; i++)
-		free(a->v[i]);
-	a->n = 0;
-}
-
-static int build_argv(struct argv_builder *a, const struct vmm_config *cfg, int qmp_fd, int agent_fd,
-		      const char *mem_path, bool share, bool incoming)
-{
-	bool kvm = strcmp(cfg->accel, "kvm") == 0;
-	char cmdline[512];
-	int r = 0;
-
-	kernel_cmdline(cfg, cmdline, sizeof(cmdline));
-	r |= argv_add(a, "%s", cfg->qemu);
-	r |= argv_add(a, "-accel");
-	if (kvm || cfg->tb_size_mb == 0)
-		r |= argv_add(a, "%s", cfg->accel);
-	else
-		r |= argv_add(a, "tcg,tb-size=%u", cfg->tb_size_mb);
-	r |= argv_add(a, "-cpu");
-	r |= argv_add(a, "%s", kvm ? "host" : "max");
-	r |= argv_add(a, "-smp");
-	r |= argv_add(a, "%u", cfg->vcpus);
-	r |= argv_add(a, "-m");
-	r |= argv_add(a, "%uM", cfg->memory_mb);
-	r |= argv_add(a, "-object");
-	r |= argv_add(a, "memory-backend-file,id=mem,size=%uM,mem-path=%s,share=%s", cfg->memory_mb, mem_path,
-		      share ? "on" : "off");
-	r |= argv_add(a, "-M");
-	r |= argv_add(a, "microvm,isa-serial=on,acpi=off,memory-backend=mem");
-	r |= argv_add(a, "-nodefaults");
-	r |= argv_add(a, "-no-user-config");
-	r |= argv_add(a, "-display");
-	r |= argv_add(a, "none");
-	r |= argv_add(a, "-no-reboot");
-	r |= argv_add(a, "-kernel");
-	r |= argv_add(a, "%s", cfg->kernel);
-	r |= argv_add(a, "-append");
-	r |= argv_add(a, "%s", cmdline);
-	r |= argv_add(a, "-drive");
-	r |= argv_add(a, "id=root,if=none,file=%s,format=raw,readonly=on", cfg->image);
-	r |= argv_add(a, "-device");
-	r |= argv_add(a, "virtio-blk-device,drive=root");
-	r |= argv_add(a, "-device");
-	r |= argv_add(a, "virtio-serial-device");
-	r |= argv_add(a, "-chardev");
-	r |= argv_add(a, "socket,id=agent,fd=%d", agent_fd);
-	r |= argv_add(a, "-device");
-	r |= argv_add(a, "virtserialport,chardev=agent,name=" VMM_AGENT_PORT_NAME);
-	r |= argv_add(a, "-chardev");
-	r |= argv_add(a, "socket,id=qmp,fd=%d", qmp_fd);
-	r |= argv_add(a, "-mon");
-	r |= argv_add(a, "chardev=qmp,mode=control");
-	r |= argv_add(a, "-chardev");
-	if (cfg->console_path)
-		r |= argv_add(a, "file,id=con,path=%s", cfg->console_path);
-	else
-		r |= argv_add(a, "null,id=con");
-	r |= argv_add(a, "-serial");
-	r |= argv_add(a, "chardev:con");
-	r |= argv_add(a, "-sandbox");
-	r |= argv_add(a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
-	if (incoming) {
-		r |= argv_add(a, "-S");
-		r |= argv_add(a, "-incoming");
-		r |= argv_add(a, "defer");
-	}
-	return r ? -ENOMEM : 0;
+	machine_from_config(cfg, &m);
+	return qemu_machine_description(&m);
 }
 
 static void vmm_exit_cb(evutil_socket_t fd, short what, void *arg)
@@ -336,14 +239,13 @@ static struct vmm *vmm_alloc(enum vmm_kind kind, const struct vmm_callbacks *cbs
 	return v;
 }
 
-/* Spawns QEMU with QMP and agent socketpairs, plus for a restore the RAM
- * memfd and the migration stream. On failure the vmm is freed; the
+/* Spawns QEMU for machine m (its RAM and state fds set by the caller) with
+ * fresh QMP and agent socketpairs. On failure the vmm is freed; the
  * caller's fds stay the caller's. */
-static int vmm_start(struct vmm *v, struct event_base *base, const struct vmm_config *cfg, int ram_fd,
-		     int state_fd, const char *mem_path, bool share)
+static int vmm_start(struct vmm *v, struct event_base *base, struct qemu_machine *m)
 {
 	int qmp_sp[2] = {-1, -1}, agent_sp[2] = {-1, -1};
-	struct argv_builder a = {0};
+	char **argv = NULL;
 	char *envp[] = {"PATH=/usr/bin:/bin", "LC_ALL=C", NULL};
 	int r;
 
@@ -352,26 +254,29 @@ static int vmm_start(struct vmm *v, struct event_base *base, const struct vmm_co
 		r = -errno;
 		goto fail;
 	}
-	r = build_argv(&a, cfg, qmp_sp[1], agent_sp[1], mem_path, share, state_fd >= 0);
+	m->qmp_fd = qmp_sp[1];
+	m->agent_fd = agent_sp[1];
+	r = qemu_argv_build(m, &argv);
 	if (r < 0)
 		goto fail;
 
 	struct vmm_launch launch = {
-	    .path = cfg->qemu,
-	    .argv = a.v,
+	    .path = m->qemu,
+	    .argv = argv,
 	    .envp = envp,
-	    .keep_fds = {qmp_sp[1], agent_sp[1], ram_fd, state_fd, -1, -1, -1, -1},
+	    .keep_fds = {m->qmp_fd, m->agent_fd, m->ram_fd, m->state_fd, -1, -1, -1, -1},
 	    .stdout_fd = -1,
 	};
 	r = vmm_spawn(&launch, &v->pid, &v->pidfd);
-	argv_free(&a);
+	qemu_argv_free(argv);
+	argv = NULL;
 	if (r < 0)
 		goto fail;
-	vmm_live++;
 	close(qmp_sp[1]);
 	close(agent_sp[1]);
 	qmp_sp[1] = agent_sp[1] = -1;
 
+	vmm_live++;
 	v->exit_ev = event_new(base, v->pidfd, EV_READ | EV_PERSIST, vmm_exit_cb, v);
 	if (!v->exit_ev || event_add(v->exit_ev, NULL) < 0) {
 		r = -ENOMEM;
@@ -387,7 +292,7 @@ static int vmm_start(struct vmm *v, struct event_base *base, const struct vmm_co
 		goto fail;
 	return 0;
 fail:
-	argv_free(&a);
+	qemu_argv_free(argv);
 	for (int i = 0; i < 2; i++) {
 		if (qmp_sp[i] >= 0)
 			close(qmp_sp[i]);
@@ -407,10 +312,14 @@ static json_t *migrate_caps(void)
 int vmm_boot(struct event_base *base, const struct vmm_config *cfg, const char *ram_path,
 	     const struct vmm_callbacks *cbs, void *userdata, struct vmm **ret)
 {
+	struct qemu_machine m;
 	struct vmm *v = vmm_alloc(VMM_BOOT, cbs, userdata);
 	if (!v)
 		return -ENOMEM;
-	int r = vmm_start(v, base, cfg, -1, -1, ram_path, true);
+	machine_from_config(cfg, &m);
+	m.start = QEMU_START_BOOT;
+	m.ram_path = ram_path;
+	int r = vmm_start(v, base, &m);
 	if (r < 0)
 		return r;
 	*ret = v;
@@ -420,12 +329,12 @@ int vmm_boot(struct event_base *base, const struct vmm_config *cfg, const char *
 int vmm_restore(struct event_base *base, const struct vmm_config *cfg, int ram_fd, int state_memfd,
 		const struct vmm_callbacks *cbs, void *userdata, struct vmm **ret)
 {
-	char mem_path[64], uri[32];
+	struct qemu_machine m;
+	char state_path[64], uri[32];
 	struct vmm *v = vmm_alloc(VMM_RESTORE, cbs, userdata);
 	if (!v)
 		return -ENOMEM;
 
-	char state_path[64];
 	snprintf(state_path, sizeof(state_path), "/proc/self/fd/%d", state_memfd);
 	/* A new open file description: this clone's own offset. */
 	int state_fd = open(state_path, O_RDONLY | O_CLOEXEC);
@@ -438,8 +347,11 @@ int vmm_restore(struct event_base *base, const struct vmm_config *cfg, int ram_f
 	 * cannot change the template for later clones. The state fd is an
 	 * inherited fd at the same number; QEMU 7.2 takes a numeric "fd:N"
 	 * for incoming migration and closes it when done. */
-	snprintf(mem_path, sizeof(mem_path), "/proc/self/fd/%d", ram_fd);
-	int r = vmm_start(v, base, cfg, ram_fd, state_fd, mem_path, false);
+	machine_from_config(cfg, &m);
+	m.start = QEMU_START_RESTORE;
+	m.ram_fd = ram_fd;
+	m.state_fd = state_fd;
+	int r = vmm_start(v, base, &m);
 	if (r >= 0) {
 		snprintf(uri, sizeof(uri), "fd:%d", state_fd);
 		v->migrating = true;
