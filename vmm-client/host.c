@@ -1,11 +1,16 @@
-/* host.c: reading host facts. `qemu --version` runs through
- * vmm_run_capture(), like every other QEMU process. */
+/* host.c: facts about the host: the QEMU version, the TSC rate, and whether
+ * KVM really runs a guest. QEMU runs through vmm_run_capture(), like every
+ * other short-lived QEMU, and the probe's command line comes from
+ * qemu-argv.c like every VMM's. */
 #include "host.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "qemu-argv.h"
 #include "spawn.h"
 
 char *vmm_qemu_version(const char *qemu)
@@ -32,4 +37,42 @@ unsigned vmm_host_tsc_khz(void)
 			break;
 	fclose(f);
 	return mhz > 0 && mhz < 100000 ? (unsigned)(mhz * 1000) : 0;
+}
+
+/* A stock kernel on a host whose /dev/kvm cannot run it (for example a
+ * kvm_pvm device) spins or dies with an emulation failure, so opening
+ * /dev/kvm proves nothing: the probe boots our kernel with no root device
+ * and waits for its "Kernel panic" line on the serial console (panic=-1
+ * with -no-reboot then ends QEMU). Seeing that line in time means the guest
+ * really ran. */
+int vmm_probe_kvm(const char *qemu, const char *kernel, char **ret_reason)
+{
+	struct qemu_machine m = QEMU_MACHINE_INIT;
+	char buf[8192], **argv;
+
+	*ret_reason = NULL;
+	if (access("/dev/kvm", R_OK | W_OK) < 0) {
+		*ret_reason = strdup("/dev/kvm is not accessible");
+		return -ENODEV;
+	}
+	m.qemu = qemu;
+	m.accel = "kvm";
+	m.kernel = kernel;
+	m.memory_mb = 128;
+	m.vcpus = 1;
+	m.console = QEMU_CONSOLE_STDOUT;
+	m.start = QEMU_START_BOOT;
+	int r = qemu_argv_build(&m, &argv);
+	if (r < 0)
+		return r;
+	r = vmm_run_capture(qemu, argv, 5000, "Kernel panic", buf, sizeof(buf));
+	qemu_argv_free(argv);
+	if (r < 0)
+		return r;
+	if (r != 1) {
+		*ret_reason = strdup(
+		    "KVM test boot did not reach the guest kernel (this /dev/kvm cannot run stock kernels)");
+		return -ENODEV;
+	}
+	return 0;
 }
