@@ -1,63 +1,26 @@
-/* vmm.c: QEMU microvm processes. Starts QEMU through vmm_spawn() with the
- * command line of qemu-argv.c and exactly the fds it names (QMP socket,
- * agent socket, and for a restore the RAM memfd and the migration stream),
- * and turns QMP replies, agent frames and process exit into the owner's
- * callbacks. No socket file exists for either channel: both are
- * socketpairs, so only runnerd can reach them. */
-#include "vmm.h"
+/* vmm.c: the VMM object. Starts QEMU through vmm_spawn() with the command
+ * line of qemu-argv.c and exactly the fds it names (QMP socket, agent
+ * socket, and for a restore the RAM memfd and the migration stream), routes
+ * QMP events, runs cont and stop, and frees. No socket file exists for
+ * either channel: both are socketpairs, so only runnerd can reach them. The
+ * process (reaper.c), migrations (migrate.c) and agent frames (agent.c)
+ * live next door. */
+#include "vmm-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "channel.h"
 #include "qemu-argv.h"
-#include "qmp.h"
 #include "spawn.h"
 
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
-
-enum vmm_kind {
-	VMM_BOOT,
-	VMM_RESTORE,
-};
-
-struct vmm {
-	struct vmm *next_dying; /* on the reaper list after vmm_free() */
-	char id[24];
-	enum vmm_kind kind;
-	pid_t pid;
-	int pidfd;
-	struct event *exit_ev;
-	struct qmp *qmp;
-	struct channel *chan;
-	const struct vmm_callbacks *cbs;
-	void *userdata;
-	bool ready;
-	bool failed;
-	bool freeing;	/* in vmm_free(): pending QMP replies only release what they hold */
-	bool migrating; /* vmm_save() or restore waiting for MIGRATION completed */
-	vmm_done_cb save_cb;
-	int save_fd; /* borrowed, for getfd */
-	void *save_userdata;
-	uint32_t job_id;
-	bool job_acked; /* exactly one ACK per job */
-};
-
-static unsigned vmm_live; /* spawned and not yet reaped */
-static struct vmm *dying; /* killed, waiting for the pidfd to say it exited */
 static uint64_t vmm_serial;
 
-static void vmm_fail(struct vmm *v, const char *why)
+void vmm_fail(struct vmm *v, const char *why)
 {
 	if (v->failed)
 		return;
@@ -89,139 +52,17 @@ char *vmm_machine_description(const struct vmm_config *cfg)
 	return qemu_machine_description(&m);
 }
 
-static void vmm_exit_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct vmm *v = arg;
-	siginfo_t si = {0};
-	char why[96];
-
-	if (waitid(P_PIDFD, (id_t)v->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
-		return;
-	event_del(v->exit_ev);
-	v->pid = 0;
-	vmm_live--;
-	if (si.si_code == CLD_EXITED)
-		snprintf(why, sizeof(why), "VMM exited with status %d", si.si_status);
-	else
-		snprintf(why, sizeof(why), "VMM killed by signal %d", si.si_status);
-	vmm_fail(v, why);
-}
-
 static void vmm_qmp_event_cb(struct qmp *qmp, const char *event, json_t *data, void *arg)
 {
 	struct vmm *v = arg;
 
-	if (strcmp(event, "MIGRATION") == 0 && v->migrating) {
-		const char *status = json_string_value(json_object_get(data, "status"));
-		if (!status)
-			return;
-		if (strcmp(status, "completed") == 0) {
-			v->migrating = false;
-			if (v->kind == VMM_RESTORE && !v->ready) {
-				v->ready = true;
-				v->cbs->ready(v, v->userdata);
-			} else if (v->save_cb) {
-				vmm_done_cb cb = v->save_cb;
-				v->save_cb = NULL;
-				cb(v, NULL, v->save_userdata);
-			}
-		} else if (strcmp(status, "failed") == 0 || strcmp(status, "cancelled") == 0) {
-			v->migrating = false;
-			if (v->save_cb) {
-				vmm_done_cb cb = v->save_cb;
-				v->save_cb = NULL;
-				cb(v, "migration failed", v->save_userdata);
-			} else
-				vmm_fail(v, "incoming migration failed");
-		}
-	} else if (strcmp(event, "SHUTDOWN") == 0 || strcmp(event, "GUEST_PANICKED") == 0) {
+	if (strcmp(event, "MIGRATION") == 0)
+		vmm_migrate_event(v, data);
+	else if (strcmp(event, "SHUTDOWN") == 0 || strcmp(event, "GUEST_PANICKED") == 0)
 		vmm_fail(v, strcmp(event, "SHUTDOWN") == 0 ? "guest shut down" : "guest panicked");
-	}
 }
 
 static void vmm_qmp_closed_cb(struct qmp *qmp, const char *why, void *arg)
-{
-	vmm_fail(arg, why);
-}
-
-static void vmm_qmp_must_succeed_cb(struct qmp *qmp, json_t *ret, const char *error, void *arg)
-{
-	struct vmm *v = arg;
-	if (v->freeing)
-		return;
-	if (error) {
-		if (v->save_cb) {
-			vmm_done_cb cb = v->save_cb;
-			v->save_cb = NULL;
-			v->migrating = false;
-			cb(v, error, v->save_userdata);
-		} else
-			vmm_fail(v, error);
-	}
-}
-
-static void vmm_frame_cb(struct channel *ch, const struct rd_frame_hdr *hdr, const uint8_t *payload,
-			 void *arg)
-{
-	struct vmm *v = arg;
-
-	switch (hdr->type) {
-	case RD_FRAME_HELLO:
-		if (v->kind != VMM_BOOT || v->ready) {
-			vmm_fail(v, "agent sent an unexpected HELLO");
-			return;
-		}
-		v->ready = true;
-		v->cbs->ready(v, v->userdata);
-		return;
-	case RD_FRAME_ACK:
-		if (hdr->id != v->job_id || hdr->id == 0 || v->job_acked) {
-			vmm_fail(v, "agent acknowledged an unknown job, or twice");
-			return;
-		}
-		v->job_acked = true;
-		if (v->cbs->ack)
-			v->cbs->ack(v, v->userdata);
-		return;
-	case RD_FRAME_RESULT: {
-		struct rd_result res;
-		if (hdr->id != v->job_id || hdr->id == 0) {
-			vmm_fail(v, "agent answered an unknown job");
-			return;
-		}
-		if (rd_result_decode(payload, hdr->len, &res) < 0) {
-			vmm_fail(v, "agent sent a malformed result");
-			return;
-		}
-		v->job_id = 0; /* exactly one result per job */
-		v->cbs->result(v, &res, v->userdata);
-		return;
-	}
-	case RD_FRAME_ERROR: {
-		/* The message is guest-controlled: keep printable ASCII, bounded. */
-		struct rd_tlv_iter it;
-		uint16_t tag;
-		const uint8_t *val;
-		uint32_t len;
-		char why[160] = "agent reported an error";
-		rd_tlv_iter_init(&it, payload, hdr->len);
-		if (rd_tlv_next(&it, &tag, &val, &len) == 1 && tag == RD_TAG_MESSAGE) {
-			size_t n = strlen(why);
-			n += (size_t)snprintf(why + n, sizeof(why) - n, ": ");
-			for (uint32_t i = 0; i < len && val[i] && n + 1 < sizeof(why); i++)
-				why[n++] = val[i] >= 0x20 && val[i] < 0x7f ? (char)val[i] : '?';
-			why[n] = 0;
-		}
-		vmm_fail(v, why);
-		return;
-	}
-	default:
-		vmm_fail(v, "agent sent an unexpected frame");
-		return;
-	}
-}
-
-static void vmm_channel_closed_cb(struct channel *ch, const char *why, void *arg)
 {
 	vmm_fail(arg, why);
 }
@@ -276,17 +117,14 @@ static int vmm_start(struct vmm *v, struct event_base *base, struct qemu_machine
 	close(agent_sp[1]);
 	qmp_sp[1] = agent_sp[1] = -1;
 
-	vmm_live++;
-	v->exit_ev = event_new(base, v->pidfd, EV_READ | EV_PERSIST, vmm_exit_cb, v);
-	if (!v->exit_ev || event_add(v->exit_ev, NULL) < 0) {
-		r = -ENOMEM;
+	r = vmm_reaper_watch(v, base);
+	if (r < 0)
 		goto fail;
-	}
 	r = qmp_new(base, qmp_sp[0], vmm_qmp_event_cb, vmm_qmp_closed_cb, v, &v->qmp);
 	qmp_sp[0] = -1;
 	if (r < 0)
 		goto fail;
-	r = channel_new(base, agent_sp[0], vmm_frame_cb, vmm_channel_closed_cb, v, &v->chan);
+	r = channel_new(base, agent_sp[0], vmm_agent_frame_cb, vmm_agent_closed_cb, v, &v->chan);
 	agent_sp[0] = -1;
 	if (r < 0)
 		goto fail;
@@ -301,12 +139,6 @@ fail:
 	}
 	vmm_free(v);
 	return r;
-}
-
-static json_t *migrate_caps(void)
-{
-	return json_pack("{s:[{s:s,s:b},{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared",
-			 "state", 1, "capability", "events", "state", 1);
 }
 
 int vmm_boot(struct event_base *base, const struct vmm_config *cfg, const char *ram_path,
@@ -330,7 +162,7 @@ int vmm_restore(struct event_base *base, const struct vmm_config *cfg, int ram_f
 		const struct vmm_callbacks *cbs, void *userdata, struct vmm **ret)
 {
 	struct qemu_machine m;
-	char state_path[64], uri[32];
+	char state_path[64];
 	struct vmm *v = vmm_alloc(VMM_RESTORE, cbs, userdata);
 	if (!v)
 		return -ENOMEM;
@@ -353,13 +185,7 @@ int vmm_restore(struct event_base *base, const struct vmm_config *cfg, int ram_f
 	m.state_fd = state_fd;
 	int r = vmm_start(v, base, &m);
 	if (r >= 0) {
-		snprintf(uri, sizeof(uri), "fd:%d", state_fd);
-		v->migrating = true;
-		r = qmp_execute(v->qmp, "migrate-set-capabilities", migrate_caps(), -1,
-				vmm_qmp_must_succeed_cb, v);
-		if (r >= 0)
-			r = qmp_execute(v->qmp, "migrate-incoming", json_pack("{s:s}", "uri", uri), -1,
-					vmm_qmp_must_succeed_cb, v);
+		r = vmm_migrate_incoming(v, state_fd);
 		if (r < 0)
 			vmm_free(v);
 	}
@@ -368,44 +194,6 @@ int vmm_restore(struct event_base *base, const struct vmm_config *cfg, int ram_f
 		return r;
 	*ret = v;
 	return 0;
-}
-
-/* getfd carries the fd as SCM_RIGHTS, which must not be interleaved with
- * queued bytes: it is sent once the earlier commands were answered. */
-static void vmm_save_caps_cb(struct qmp *qmp, json_t *ret, const char *error, void *arg)
-{
-	struct vmm *v = arg;
-	int r;
-
-	if (error) {
-		vmm_qmp_must_succeed_cb(qmp, ret, error, arg);
-		return;
-	}
-	r = qmp_execute(v->qmp, "getfd", json_pack("{s:s}", "fdname", "snapshot"), v->save_fd,
-			vmm_qmp_must_succeed_cb, v);
-	if (r >= 0)
-		r = qmp_execute(v->qmp, "migrate", json_pack("{s:s}", "uri", "fd:snapshot"), -1,
-				vmm_qmp_must_succeed_cb, v);
-	if (r < 0)
-		vmm_qmp_must_succeed_cb(qmp, NULL, "could not start the migration", arg);
-}
-
-int vmm_save(struct vmm *v, int state_fd, vmm_done_cb cb, void *userdata)
-{
-	int r;
-
-	v->save_cb = cb;
-	v->save_userdata = userdata;
-	v->save_fd = state_fd;
-	v->migrating = true;
-	r = qmp_execute(v->qmp, "stop", NULL, -1, vmm_qmp_must_succeed_cb, v);
-	if (r >= 0)
-		r = qmp_execute(v->qmp, "migrate-set-capabilities", migrate_caps(), -1, vmm_save_caps_cb, v);
-	if (r < 0) {
-		v->save_cb = NULL;
-		v->migrating = false;
-	}
-	return r;
 }
 
 struct vmm_op {
@@ -444,28 +232,6 @@ int vmm_pause(struct vmm *v, vmm_done_cb cb, void *userdata)
 	return vmm_simple(v, "stop", cb, userdata);
 }
 
-int vmm_send_job(struct vmm *v, const struct rd_job *job, size_t budget)
-{
-	static uint32_t next_job_id;
-	struct rd_buf buf;
-	int r;
-
-	if (v->failed)
-		return -ENOTCONN;
-	rd_buf_init(&buf, RD_FRAME_MAX + RD_FRAME_HDR_SIZE);
-	if (++next_job_id == 0)
-		next_job_id = 1;
-	r = rd_job_encode(job, next_job_id, &buf);
-	if (r >= 0) {
-		v->job_id = next_job_id;
-		v->job_acked = false;
-		channel_set_budget(v->chan, budget);
-		r = channel_send(v->chan, buf.data, buf.len);
-	}
-	rd_buf_free(&buf);
-	return r;
-}
-
 const char *vmm_id(const struct vmm *v)
 {
 	return v->id;
@@ -474,24 +240,6 @@ const char *vmm_id(const struct vmm *v)
 pid_t vmm_pid(const struct vmm *v)
 {
 	return v->pid;
-}
-
-static void vmm_reaped_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct vmm *v = arg;
-	siginfo_t si = {0};
-
-	if (waitid(P_PIDFD, (id_t)v->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
-		return;
-	for (struct vmm **p = &dying; *p; p = &(*p)->next_dying)
-		if (*p == v) {
-			*p = v->next_dying;
-			break;
-		}
-	vmm_live--;
-	event_free(v->exit_ev);
-	close(v->pidfd);
-	free(v);
 }
 
 void vmm_free(struct vmm *v)
@@ -504,42 +252,5 @@ void vmm_free(struct vmm *v)
 	v->qmp = NULL;
 	channel_free(v->chan);
 	v->chan = NULL;
-	if (v->pid > 0 && v->exit_ev) {
-		/* Kill now, reap when the pidfd says so. */
-		syscall(SYS_pidfd_send_signal, v->pidfd, SIGKILL, NULL, 0);
-		event_del(v->exit_ev);
-		event_assign(v->exit_ev, event_get_base(v->exit_ev), v->pidfd, EV_READ | EV_PERSIST,
-			     vmm_reaped_cb, v);
-		event_add(v->exit_ev, NULL);
-		v->next_dying = dying;
-		dying = v;
-		return;
-	}
-	if (v->pid > 0) {
-		vmm_kill_and_reap(v->pidfd);
-		vmm_live--;
-	}
-	if (v->exit_ev)
-		event_free(v->exit_ev);
-	if (v->pidfd >= 0)
-		close(v->pidfd);
-	free(v);
-}
-
-void vmm_reap_all(void)
-{
-	while (dying) {
-		struct vmm *v = dying;
-		dying = v->next_dying;
-		vmm_kill_and_reap(v->pidfd);
-		vmm_live--;
-		event_free(v->exit_ev);
-		close(v->pidfd);
-		free(v);
-	}
-}
-
-unsigned vmm_count(void)
-{
-	return vmm_live;
+	vmm_reaper_release(v);
 }

@@ -1,0 +1,61 @@
+/* vmm-internal.h: struct vmm and what its files share. vmm.c is the object
+ * (start, QMP events, cont/stop, free), reaper.c its process (exit and
+ * reaping), migrate.c its migrations (save, incoming restore), agent.c its
+ * agent frames. Nothing outside vmm-client includes this. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "channel.h"
+#include "qmp.h"
+#include "vmm.h"
+
+enum vmm_kind {
+	VMM_BOOT,
+	VMM_RESTORE,
+};
+
+struct vmm {
+	struct vmm *next_dying; /* on the reaper list after vmm_free() */
+	char id[24];
+	enum vmm_kind kind;
+	pid_t pid;
+	int pidfd;
+	struct event *exit_ev;
+	struct qmp *qmp;
+	struct channel *chan;
+	const struct vmm_callbacks *cbs;
+	void *userdata;
+	bool ready;
+	bool failed;
+	bool freeing;	/* in vmm_free(): pending QMP replies only release what they hold */
+	bool migrating; /* vmm_save() or restore waiting for MIGRATION completed */
+	vmm_done_cb save_cb;
+	int save_fd; /* borrowed, for getfd */
+	void *save_userdata;
+	uint32_t job_id;
+	bool job_acked; /* exactly one ACK per job */
+};
+
+/* vmm.c: tells the owner once (failed callback); the VMM is unusable after. */
+void vmm_fail(struct vmm *v, const char *why);
+
+/* reaper.c: v->pid and v->pidfd were just spawned. Counts the process and
+ * watches it: its exit fails the VMM. */
+int vmm_reaper_watch(struct vmm *v, struct event_base *base);
+/* reaper.c: the end of vmm_free(). SIGKILLs the process and frees v, at
+ * once or when the exit is reaped on the event loop. */
+void vmm_reaper_release(struct vmm *v);
+
+/* migrate.c: starts the incoming migration of a restore from the inherited
+ * stream state_fd (the ready callback follows its completion). */
+int vmm_migrate_incoming(struct vmm *v, int state_fd);
+/* migrate.c: a QMP MIGRATION event. */
+void vmm_migrate_event(struct vmm *v, json_t *data);
+
+/* agent.c: the channel's callbacks. */
+void vmm_agent_frame_cb(struct channel *ch, const struct rd_frame_hdr *hdr, const uint8_t *payload,
+			void *arg);
+void vmm_agent_closed_cb(struct channel *ch, const char *why, void *arg);
