@@ -1,10 +1,10 @@
-/* qemu-argv.c: builds the QEMU command line of a microvm (the flags were
- * verified in DESIGN.md): accelerator and CPU, memory backend, microvm
- * without ACPI or default devices, the kernel and its command line, the
- * read-only root disk, the agent's virtio-serial port and the QMP monitor on
- * inherited sockets, the console, the seccomp sandbox, and for a restore a
- * paused start waiting for the migration stream. It only formats strings:
- * no fds are opened, nothing is started. */
+/* qemu-argv.c: builds the QEMU command line of a microvm: accelerator and
+ * CPU, memory backend, microvm without ACPI or default devices, the kernel
+ * and its command line, the read-only root disk, the agent's virtio-serial
+ * port and the QMP monitor on inherited sockets, the console, the seccomp
+ * sandbox, and for a restore a paused start waiting for the migration
+ * stream (why each flag: docs/design.md, "The command line"). It only
+ * formats strings: no fds are opened, nothing is started. */
 #include "qemu-argv.h"
 
 #include <errno.h>
