@@ -7,6 +7,10 @@ Usage: agent-driver.py [--kernel VMLINUX] [--image-dir DIR] [-v]
 Exit 0 on success, 1 on a failed check, 77 (SKIP) when no kernel or image is
 there. Timeouts scale with RUNNERD_TEST_SLOWDOWN (default 1).
 
+QEMU's command line is runnerd's own, printed by the build's tools/qemu-argv
+(RUNNERD_BUILD, default ../../build from here): the guests run exactly like
+runnerd's booted templates, sandbox included.
+
 The wire format is re-implemented here on purpose (from
 docs/agent-protocol.md): it cross-checks the C encoder and decoder.
 """
@@ -22,6 +26,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SLOW = float(os.environ.get("RUNNERD_TEST_SLOWDOWN", "1"))
+BUILD = os.environ.get("RUNNERD_BUILD", os.path.join(ROOT, "build"))
+QEMU_ARGV = os.path.join(BUILD, "tools", "qemu-argv")
 
 MAGIC, VERSION = 0x31444E52, 1
 HELLO, JOB, ACK, RESULT, ERROR = 1, 2, 3, 4, 5
@@ -90,25 +96,31 @@ def parse_result(p):
     return steps
 
 
+def qemu_argv(**opts):
+    """runnerd's QEMU command line for these options (tools/qemu-argv)."""
+    cmd = [QEMU_ARGV, "--null"] + [f"--{k.replace('_', '-')}={v}" for k, v in opts.items()]
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE).stdout
+    return [a.decode() for a in out.split(b"\0")[:-1]]
+
+
 class VM:
-    def __init__(self, kernel, image, mem="512M"):
+    """A guest booted like runnerd's templates: RAM in a file, the agent and
+    an (unused) QMP monitor on socketpairs, the console in a file."""
+
+    def __init__(self, kernel, image, memory_mb=512):
         self.sock, theirs = socket.socketpair()
+        self.qmp, qmp_theirs = socket.socketpair()
         self.console = tempfile.NamedTemporaryFile(prefix="agent-console-", suffix=".log", delete=False)
+        self.ramdir = tempfile.mkdtemp(prefix="agent-ram-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
         self.next_id = 1
-        cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", mem,
-               "-M", "microvm,isa-serial=on,acpi=off", "-nodefaults", "-no-user-config",
-               "-display", "none", "-no-reboot", "-kernel", kernel,
-               "-append", "console=ttyS0 quiet panic=-1 reboot=t root=/dev/vda ro rootfstype=erofs "
-                          "init=/sbin/runnerd-agent",
-               "-drive", f"id=root,if=none,file={image},format=raw,readonly=on",
-               "-device", "virtio-blk-device,drive=root",
-               "-device", "virtio-serial-device",
-               "-chardev", f"socket,id=agent,fd={theirs.fileno()}",
-               "-device", "virtserialport,chardev=agent,name=runnerd.agent",
-               "-serial", f"file:{self.console.name}"]
+        cmd = qemu_argv(qemu=shutil.which("qemu-system-x86_64"), accel="tcg", kernel=kernel, image=image,
+                        memory_mb=memory_mb, ram_path=os.path.join(self.ramdir, "ram"),
+                        console=self.console.name, agent_fd=theirs.fileno(), qmp_fd=qmp_theirs.fileno())
         self.t0 = time.monotonic()
-        self.proc = subprocess.Popen(cmd, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(cmd, pass_fds=[theirs.fileno(), qmp_theirs.fileno()],
+                                     stdin=subprocess.DEVNULL)
         theirs.close()
+        qmp_theirs.close()
 
     def read_exact(self, n, timeout):
         buf = b""
@@ -158,6 +170,8 @@ class VM:
             self.proc.kill()
         self.proc.wait()
         self.sock.close()
+        self.qmp.close()
+        shutil.rmtree(self.ramdir, ignore_errors=True)
         try:
             with open(self.console.name, "rb") as f:
                 tail = f.read()[-2000:]
@@ -372,6 +386,9 @@ def main():
 
     if not shutil.which("qemu-system-x86_64"):
         print("SKIP: qemu-system-x86_64 not installed")
+        return 77
+    if not os.access(QEMU_ARGV, os.X_OK):
+        print(f"SKIP: no {QEMU_ARGV} (build runnerd, or set RUNNERD_BUILD)")
         return 77
     kernel = args.kernel
     if not kernel:
