@@ -453,6 +453,7 @@ int api_parse_execute(const char *body, size_t len, const struct api_limits *lim
 		r = take_seconds(timeout, "timeout", lim->timeout_ms_max, &req.timeout_ms, ret_error);
 		if (r < 0)
 			return r;
+		req.timeout_set = true;
 	}
 	req.cpu_ms = lim->cpu_ms_default ? lim->cpu_ms_default : req.timeout_ms;
 	if (req.cpu_ms > lim->cpu_ms_max)
@@ -461,12 +462,14 @@ int api_parse_execute(const char *body, size_t len, const struct api_limits *lim
 		r = take_seconds(cpu, "cpu_time", lim->cpu_ms_max, &req.cpu_ms, ret_error);
 		if (r < 0)
 			return r;
+		req.cpu_set = true;
 	}
 	req.memory_kb = lim->memory_kb_default;
 	if (memory) {
 		r = take_positive(memory, "memory_mb", 1024, lim->memory_kb_max, &req.memory_kb, ret_error);
 		if (r < 0)
 			return r;
+		req.memory_set = true;
 	}
 	req.output_bytes = lim->output_bytes_default;
 	if (output) {

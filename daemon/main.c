@@ -40,9 +40,17 @@ static const char usage[] =
     "                       else the source tree's tools/languages)\n"
     "  --only LANGS         serve only these languages (comma separated)\n"
     "  --qemu PATH          QEMU binary (default /usr/bin/qemu-system-x86_64)\n"
-    "  --pool-size N        paused VMs kept ready per language (default 2)\n"
+    "  --pool-min N         paused clones kept ready per language even when idle (default 0:\n"
+    "                       an idle language keeps only its template; its first request\n"
+    "                       restores a clone on demand)\n"
+    "  --pool-max N         paused clones kept ready per language at most; pools grow to\n"
+    "                       recent demand and shrink back when idle (default 4)\n"
+    "  --pool-size N        both of the above: a fixed pool of N\n"
+    "  --pool-idle-s N      a language without requests for N seconds halves its pool (default 60)\n"
+    "  --max-vms N          VMs over all languages: paused, restoring and running (default 32)\n"
+    "  --max-template-builds N  templates built at a time, in the background (default 2)\n"
     "  --queue-max N        requests waiting per language before 429 (default 64)\n"
-    "  --memory-mb N        guest RAM (default 512)\n"
+    "  --memory-mb N        guest RAM of languages that do not set their own (default 512)\n"
     "  --tb-size-mb N       TCG translation buffer per VM, 0 = QEMU default (default 512;\n"
     "                       only translated code is resident)\n"
     "  --no-warm-clones     hand out clones straight after restore, without the no-op\n"
@@ -63,7 +71,7 @@ struct options {
 	const char *languages;
 	const char *only;
 	const char *qemu;
-	unsigned pool_size, queue_max, memory_mb, tb_size_mb;
+	unsigned pool_min, pool_max, idle_s, max_vms, max_builds, queue_max, memory_mb, tb_size_mb;
 	double slowdown;
 	bool warm_clones;
 };
@@ -93,6 +101,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 		O_ONLY,
 		O_QEMU,
 		O_POOL,
+		O_POOL_MIN,
+		O_POOL_MAX,
+		O_IDLE,
+		O_MAX_VMS,
+		O_BUILDS,
 		O_QUEUE,
 		O_MEM,
 		O_TB,
@@ -103,16 +116,31 @@ static int parse_options(int argc, char **argv, struct options *o)
 		O_VERSION
 	};
 	static const struct option opts[] = {
-	    {"socket", required_argument, NULL, O_SOCKET},   {"socket-mode", required_argument, NULL, O_MODE},
-	    {"state-dir", required_argument, NULL, O_STATE}, {"cache-dir", required_argument, NULL, O_CACHE},
-	    {"accel", required_argument, NULL, O_ACCEL},     {"kernel", required_argument, NULL, O_KERNEL},
-	    {"images", required_argument, NULL, O_IMAGES},   {"languages", required_argument, NULL, O_LANGS},
-	    {"only", required_argument, NULL, O_ONLY},	     {"qemu", required_argument, NULL, O_QEMU},
-	    {"pool-size", required_argument, NULL, O_POOL},  {"queue-max", required_argument, NULL, O_QUEUE},
-	    {"memory-mb", required_argument, NULL, O_MEM},   {"tb-size-mb", required_argument, NULL, O_TB},
-	    {"slowdown", required_argument, NULL, O_SLOW},   {"verbose", no_argument, NULL, O_VERBOSE},
-	    {"no-warm-clones", no_argument, NULL, O_NOWARM}, {"help", no_argument, NULL, O_HELP},
-	    {"version", no_argument, NULL, O_VERSION},	     {0},
+	    {"socket", required_argument, NULL, O_SOCKET},
+	    {"socket-mode", required_argument, NULL, O_MODE},
+	    {"state-dir", required_argument, NULL, O_STATE},
+	    {"cache-dir", required_argument, NULL, O_CACHE},
+	    {"accel", required_argument, NULL, O_ACCEL},
+	    {"kernel", required_argument, NULL, O_KERNEL},
+	    {"images", required_argument, NULL, O_IMAGES},
+	    {"languages", required_argument, NULL, O_LANGS},
+	    {"only", required_argument, NULL, O_ONLY},
+	    {"qemu", required_argument, NULL, O_QEMU},
+	    {"pool-size", required_argument, NULL, O_POOL},
+	    {"queue-max", required_argument, NULL, O_QUEUE},
+	    {"pool-min", required_argument, NULL, O_POOL_MIN},
+	    {"pool-max", required_argument, NULL, O_POOL_MAX},
+	    {"pool-idle-s", required_argument, NULL, O_IDLE},
+	    {"max-vms", required_argument, NULL, O_MAX_VMS},
+	    {"max-template-builds", required_argument, NULL, O_BUILDS},
+	    {"memory-mb", required_argument, NULL, O_MEM},
+	    {"tb-size-mb", required_argument, NULL, O_TB},
+	    {"slowdown", required_argument, NULL, O_SLOW},
+	    {"verbose", no_argument, NULL, O_VERBOSE},
+	    {"no-warm-clones", no_argument, NULL, O_NOWARM},
+	    {"help", no_argument, NULL, O_HELP},
+	    {"version", no_argument, NULL, O_VERSION},
+	    {0},
 	};
 	const char *env_cache = getenv("RUNNERD_CACHE"), *env_slow = getenv("RUNNERD_TEST_SLOWDOWN");
 	int c;
@@ -124,7 +152,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    .cache_dir = env_cache && *env_cache ? env_cache : "/var/cache/runnerd",
 	    .accel = "auto",
 	    .qemu = "/usr/bin/qemu-system-x86_64",
-	    .pool_size = 2,
+	    .pool_min = 0,
+	    .pool_max = 4,
+	    .idle_s = 60,
+	    .max_vms = 32,
+	    .max_builds = 2,
 	    .queue_max = 64,
 	    .memory_mb = 512,
 	    .tb_size_mb = VMM_DEFAULT_TB_SIZE_MB,
@@ -170,7 +202,23 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->qemu = optarg;
 			break;
 		case O_POOL:
-			r = parse_uint(optarg, 1, 256, &o->pool_size);
+			r = parse_uint(optarg, 1, 256, &o->pool_min);
+			o->pool_max = o->pool_min;
+			break;
+		case O_POOL_MIN:
+			r = parse_uint(optarg, 0, 256, &o->pool_min);
+			break;
+		case O_POOL_MAX:
+			r = parse_uint(optarg, 0, 256, &o->pool_max);
+			break;
+		case O_IDLE:
+			r = parse_uint(optarg, 1, 86400, &o->idle_s);
+			break;
+		case O_MAX_VMS:
+			r = parse_uint(optarg, 1, 4096, &o->max_vms);
+			break;
+		case O_BUILDS:
+			r = parse_uint(optarg, 1, 64, &o->max_builds);
 			break;
 		case O_QUEUE:
 			r = parse_uint(optarg, 0, 100000, &o->queue_max);
@@ -213,6 +261,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "runnerd: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (o->pool_max < o->pool_min) {
+		fprintf(stderr, "runnerd: --pool-max (%u) is below --pool-min (%u)\n", o->pool_max,
+			o->pool_min);
 		return -EINVAL;
 	}
 	if (!(o->slowdown >= 1.0 && o->slowdown <= 100.0))
@@ -281,7 +334,8 @@ int main(int argc, char **argv)
 	}
 	if (reason)
 		log_warn("%s", reason);
-	log_info("accelerator: %s, pool size %u, slowdown %.1f", accel, o.pool_size, o.slowdown);
+	log_info("accelerator: %s, pools of %u..%u clones, at most %u VMs, slowdown %.1f", accel, o.pool_min,
+		 o.pool_max, o.max_vms, o.slowdown);
 
 	base = event_base_new();
 	if (!base)
@@ -295,7 +349,11 @@ int main(int argc, char **argv)
 	    .accel = accel,
 	    .accel_warning = reason,
 	    .only = o.only,
-	    .pool_size = o.pool_size,
+	    .pool_min = o.pool_min,
+	    .pool_max = o.pool_max,
+	    .max_vms = o.max_vms,
+	    .max_builds = o.max_builds,
+	    .idle_s = o.idle_s,
 	    .queue_max = o.queue_max,
 	    .memory_mb = o.memory_mb,
 	    .tb_size_mb = o.tb_size_mb,

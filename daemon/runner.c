@@ -17,8 +17,11 @@
 #include "log.h"
 #include "jobspec.h"
 #include "pool.h"
+#include "set.h"
 
-#define RUNNER_MAX_LANGUAGES 64
+#define RUNNER_MAX_LANGUAGES 128
+/* Compile steps get this long unless the language says otherwise. */
+#define RUNNER_COMPILE_TIMEOUT_S 30
 
 struct service_exec {
 	struct runner *runner;
@@ -30,6 +33,7 @@ struct service_exec {
 struct runner {
 	struct runner_config cfg;
 	char *qemu_version;
+	struct pool_set *set;
 	struct language *langs[RUNNER_MAX_LANGUAGES];
 	struct pool *pools[RUNNER_MAX_LANGUAGES];
 	char *images[RUNNER_MAX_LANGUAGES];
@@ -55,6 +59,27 @@ static bool wanted(const char *only, const char *name)
 		p += len + (end ? 1 : 0);
 	}
 	return false;
+}
+
+/* The version the image builder recorded for this language: the first line
+ * of IMAGES/IMAGE.versions that reads "NAME<TAB>version". */
+static char *image_version(const char *images_dir, const struct language *l)
+{
+	char path[4200], line[512];
+	size_t n = strlen(l->name);
+	char *v = NULL;
+
+	snprintf(path, sizeof(path), "%s/%s.versions", images_dir, l->image);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	while (!v && fgets(line, sizeof(line), f))
+		if (strncmp(line, l->name, n) == 0 && line[n] == '\t') {
+			line[strcspn(line, "\n")] = 0;
+			v = strdup(line + n + 1);
+		}
+	fclose(f);
+	return v;
 }
 
 int runner_new(struct event_base *base, const struct runner_config *cfg, struct runner **ret,
@@ -101,7 +126,7 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 			language_free(lang);
 			continue;
 		}
-		snprintf(path, sizeof(path), "%s/%s.erofs", cfg->images_dir, lang->name);
+		snprintf(path, sizeof(path), "%s/%s.erofs", cfg->images_dir, lang->image);
 		if (stat(path, &st) < 0) {
 			log_warn(
 			    "LANGUAGE=%s no image at %s (build it with runner-image build %s); not served",
@@ -109,6 +134,7 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 			language_free(lang);
 			continue;
 		}
+		lang->version = image_version(cfg->images_dir, lang);
 		r->langs[r->n] = lang;
 		r->images[r->n] = strdup(path);
 		r->n++;
@@ -119,26 +145,38 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 		runner_free(r);
 		return -ENOENT;
 	}
+	struct pool_set_config sc = {.max_vms = cfg->max_vms, .max_builds = cfg->max_builds};
+	rc = pool_set_new(base, &sc, &r->set);
+	if (rc < 0) {
+		runner_free(r);
+		return rc;
+	}
 	for (unsigned i = 0; i < r->n; i++) {
+		const struct language *l = r->langs[i];
+		unsigned compile_s = l->compile_timeout_s ? l->compile_timeout_s : RUNNER_COMPILE_TIMEOUT_S;
 		struct pool_config pc = {
 		    .lang = r->langs[i],
 		    .vmm = {.qemu = cfg->qemu,
 			    .kernel = cfg->kernel,
 			    .image = r->images[i],
 			    .accel = cfg->accel,
-			    .memory_mb = cfg->memory_mb,
-			    .vcpus = 1,
+			    .memory_mb = l->memory_mb ? l->memory_mb : cfg->memory_mb,
+			    .vcpus = l->vcpus ? l->vcpus : 1,
 			    .tb_size_mb = cfg->tb_size_mb,
 			    .tsc_khz = cfg->tsc_khz},
 		    .cache_dir = cfg->cache_dir,
 		    .qemu_version = r->qemu_version,
-		    .size = cfg->pool_size,
+		    .set = r->set,
+		    .min = cfg->pool_min,
+		    .max = cfg->pool_max,
+		    .idle_ms = cfg->idle_s * 1000u,
+		    .queue_wait_ms = (uint32_t)(60000 * cfg->slowdown),
 		    .max_restoring = 2,
 		    .queue_max = cfg->queue_max,
 		    .slowdown = cfg->slowdown,
 		    .warm_clones = cfg->warm_clones,
-		    .compile_wall_ms = (uint32_t)(30000 * cfg->slowdown),
-		    .compile_cpu_ms = (uint32_t)(30000 * cfg->slowdown),
+		    .compile_wall_ms = (uint32_t)(compile_s * 1000 * cfg->slowdown),
+		    .compile_cpu_ms = (uint32_t)(compile_s * 1000 * cfg->slowdown),
 		    .pids = JOBSPEC_PIDS,
 		    .fsize_kb = JOBSPEC_FSIZE_KB,
 		    .tmpfs_kb = JOBSPEC_TMPFS_KB,
@@ -151,8 +189,8 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 			runner_free(r);
 			return rc;
 		}
-		log_info("LANGUAGE=%s preparing pool of %u (image %s)", r->langs[i]->name, cfg->pool_size,
-			 r->images[i]);
+		log_info("LANGUAGE=%s pool of %u..%u clones, %u MB guests (image %s)", l->name, cfg->pool_min,
+			 cfg->pool_max, pc.vmm.memory_mb, r->images[i]);
 	}
 	*ret = r;
 	return 0;
@@ -180,12 +218,13 @@ static json_t *runner_health(void *ctx)
 		if (pool_get_status(r->pools[i]) == POOL_FAILED ||
 		    pool_restore_failures_in_a_row(r->pools[i]) >= 3)
 			status = "degraded";
-		else if (pool_get_status(r->pools[i]) == POOL_STARTING && strcmp(status, "ok") == 0)
+		else if (pool_get_status(r->pools[i]) != POOL_SERVING && strcmp(status, "ok") == 0)
 			status = "starting";
 	}
 	json_t *h = json_pack("{s:s,s:s,s:b,s:o,s:i,s:i}", "status", status, "accel", r->cfg.accel,
 			      "isolation", strcmp(r->cfg.accel, "kvm") == 0, "pools", pools, "vmm_processes",
 			      (int)vmm_count(), "in_flight", (int)r->in_flight);
+	json_object_set_new(h, "vms", pool_set_stats_json(r->set));
 	if (r->cfg.accel_warning)
 		json_object_set_new(h, "warning", json_string(r->cfg.accel_warning));
 	json_object_set_new(h, "version", json_string(RUNNERD_VERSION));
@@ -202,13 +241,14 @@ static json_t *runner_languages(void *ctx)
 		json_t *aliases = json_array();
 		for (char *const *a = l->aliases; *a; a++)
 			json_array_append_new(aliases, json_string(*a));
-		json_array_append_new(arr,
-				      json_pack("{s:s,s:o,s:s,s:s?,s:b,s:s}", "name", l->name, "aliases",
-						aliases, "file", l->file, "version", l->version, "compiled",
-						l->compile[0] != NULL, "status",
-						pool_get_status(r->pools[i]) == POOL_SERVING	? "ready"
-						: pool_get_status(r->pools[i]) == POOL_STARTING ? "starting"
-												: "failed"));
+		json_t *o = json_pack(
+		    "{s:s,s:o,s:s,s:s?,s:b,s:s,s:i,s:i}", "name", l->name, "aliases", aliases, "file",
+		    l->file, "version", l->version, "compiled", language_compiled(l), "status",
+		    pool_status_to_string(pool_get_status(r->pools[i])), "memory_mb",
+		    l->memory_mb ? l->memory_mb : r->cfg.memory_mb, "vcpus", l->vcpus ? l->vcpus : 1);
+		if (pool_template_ms(r->pools[i]) > 0)
+			json_object_set_new(o, "template_ms", json_real(pool_template_ms(r->pools[i])));
+		json_array_append_new(arr, o);
 	}
 	return json_pack("{s:o}", "languages", arr);
 }
@@ -233,24 +273,40 @@ static int runner_execute(void *ctx, struct job_request *req, service_done_cb do
 			*ret_error = NULL;
 		return -ENOENT;
 	}
-	/* The API layer cannot know the program's file name; extra files must
-	 * not take it. */
+	const struct language *l = pool_language(pool);
+	/* The API layer cannot know the program's file name (it may come from
+	 * the code: Java's public class); extra files must not take it. */
+	char main_file[LANGUAGE_FILE_MAX_NAME];
+	language_main_file(l, req->files[0].data, req->files[0].len, main_file);
 	for (size_t i = 1; i < req->n_files; i++)
-		if (strcmp(req->files[i].name, pool_language(pool)->file) == 0) {
+		if (strcmp(req->files[i].name, main_file) == 0) {
 			if (asprintf(ret_error, "files[%zu].name: '%s' is the program's own file name", i - 1,
-				     pool_language(pool)->file) < 0)
+				     main_file) < 0)
 				*ret_error = NULL;
 			return -EINVAL;
 		}
-	if (pool_get_status(pool) != POOL_SERVING) {
-		const char *why = pool_get_status(pool) == POOL_STARTING
-				      ? "language is still starting (template being prepared)"
-				      : pool_get_error(pool);
-		if (asprintf(ret_error, "%s unavailable: %s", pool_language(pool)->name,
-			     why ? why : "failed") < 0)
+	free(req->files[0].name);
+	req->files[0].name = strdup(main_file);
+	if (!req->files[0].name)
+		return -ENOMEM;
+	if (pool_get_status(pool) == POOL_FAILED) {
+		const char *why = pool_get_error(pool);
+		if (asprintf(ret_error, "%s unavailable: %s", l->name, why ? why : "failed") < 0)
 			*ret_error = NULL;
 		return -ENODEV;
 	}
+	/* The language's defaults stand in for the API's; no step may ask for
+	 * more memory than the guest has (less what the kernel and agent use). */
+	if (!req->timeout_set && l->run_timeout_s) {
+		req->timeout_ms = l->run_timeout_s * 1000u;
+		if (!req->cpu_set)
+			req->cpu_ms = req->timeout_ms;
+	}
+	if (!req->memory_set && l->job_memory_mb)
+		req->memory_kb = l->job_memory_mb * 1024u;
+	unsigned guest_mb = l->memory_mb ? l->memory_mb : r->cfg.memory_mb;
+	if (req->memory_kb > (guest_mb - 32) * 1024u)
+		req->memory_kb = (guest_mb - 32) * 1024u;
 	struct service_exec *e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
@@ -297,11 +353,13 @@ void runner_free(struct runner *r)
 {
 	if (!r)
 		return;
+	pool_set_close(r->set);
 	for (unsigned i = 0; i < r->n; i++) {
 		pool_free(r->pools[i]);
 		language_free(r->langs[i]);
 		free(r->images[i]);
 	}
+	pool_set_free(r->set);
 	free(r->qemu_version);
 	free(r);
 }

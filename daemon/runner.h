@@ -17,9 +17,13 @@ struct runner_config {
 	const char *accel;	   /* resolved: "kvm" or "tcg" */
 	const char *accel_warning; /* shown in /health when set (TCG fallback) */
 	const char *only;	   /* comma-separated languages to serve, or NULL for all */
-	unsigned pool_size;
+	unsigned pool_min;	   /* clones kept ready per language even when idle */
+	unsigned pool_max;	   /* at most, when demand asks for them */
+	unsigned max_vms;	   /* over all languages */
+	unsigned max_builds;	   /* template builds at a time */
+	unsigned idle_s;	   /* a language unused this long shrinks its pool */
 	unsigned queue_max;
-	unsigned memory_mb;
+	unsigned memory_mb; /* guest RAM unless the language sets its own */
 	unsigned tb_size_mb;
 	unsigned tsc_khz;
 	double slowdown;

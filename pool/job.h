@@ -25,8 +25,11 @@ struct job_request {
 	uint32_t memory_kb;    /* memory limit of each step, already clamped */
 	uint32_t output_bytes; /* cap per stream, already clamped */
 	bool base64_output;    /* answer stdout/stderr as base64 */
-	char request_id[40];   /* for logs and the response */
-	uint64_t arrival_ns;   /* CLOCK_MONOTONIC when the request was complete */
+	/* Whether the client set these limits; if not, the language's defaults
+	 * replace the API's (runner.c). */
+	bool timeout_set, cpu_set, memory_set;
+	char request_id[40]; /* for logs and the response */
+	uint64_t arrival_ns; /* CLOCK_MONOTONIC when the request was complete */
 };
 
 enum job_status {

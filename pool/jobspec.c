@@ -4,6 +4,7 @@
 #include "jobspec.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -11,10 +12,13 @@
 
 int jobspec_build(const struct job_request *req, const struct language *lang,
 		  const struct jobspec_limits *lim, const uint8_t *entropy, uint32_t entropy_len,
-		  struct rd_job *ret)
+		  struct jobspec_scratch *scratch, struct rd_job *ret)
 {
 	struct rd_job *j = ret;
 	struct timespec now;
+	const char *argv[LANGUAGE_MAX_ARGS + 1];
+	size_t half = sizeof(scratch->buf) / 2;
+	int n;
 
 	if (req->n_files == 0 || req->n_files > RD_MAX_FILES)
 		return -EINVAL;
@@ -23,18 +27,29 @@ int jobspec_build(const struct job_request *req, const struct language *lang,
 	j->entropy_len = entropy_len;
 	clock_gettime(CLOCK_REALTIME, &now);
 	j->realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	if (req->files[0].name)
+		snprintf(scratch->file, sizeof(scratch->file), "%s", req->files[0].name);
+	else
+		language_main_file(lang, req->files[0].data, req->files[0].len, scratch->file);
 	for (size_t i = 0; i < req->n_files; i++) {
-		j->files[i].name = i == 0 ? lang->file : req->files[i].name;
+		j->files[i].name = i == 0 ? scratch->file : req->files[i].name;
 		j->files[i].data = req->files[i].data;
 		j->files[i].len = (uint32_t)req->files[i].len;
 	}
 	j->n_files = (unsigned)req->n_files;
 	j->stdin_data = req->stdin_data;
 	j->stdin_len = (uint32_t)req->stdin_len;
-	for (unsigned i = 0; lang->compile[i]; i++)
-		j->compile_argv[j->compile_argc++] = lang->compile[i];
-	for (unsigned i = 0; lang->run[i]; i++)
-		j->run_argv[j->run_argc++] = lang->run[i];
+	/* Each command expands into its own half of the scratch buffer. */
+	n = language_expand(&lang->compile, scratch->file, scratch->buf, half, argv);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++)
+		j->compile_argv[j->compile_argc++] = argv[i];
+	n = language_expand(&lang->run, scratch->file, scratch->buf + half, half, argv);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++)
+		j->run_argv[j->run_argc++] = argv[i];
 	j->limits = (struct rd_limits){
 	    .cpu_ms = req->cpu_ms,
 	    .wall_ms = req->timeout_ms,
@@ -74,11 +89,12 @@ int jobspec_send(struct vmm *vmm, const struct job_request *req, const struct la
 		 const struct jobspec_limits *lim)
 {
 	uint8_t entropy[64];
+	struct jobspec_scratch scratch;
 	struct rd_job job;
 
 	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy))
 		return -EIO;
-	int r = jobspec_build(req, lang, lim, entropy, sizeof(entropy), &job);
+	int r = jobspec_build(req, lang, lim, entropy, sizeof(entropy), &scratch, &job);
 	if (r < 0)
 		return r;
 	return vmm_send_job(vmm, &job, jobspec_budget(req));

@@ -24,11 +24,19 @@ struct jobspec_limits {
 	uint32_t tmpfs_kb;
 };
 
-/* Fills *ret, borrowing from req, lang and entropy (RD_ENTROPY_MIN..MAX
- * bytes of fresh host randomness). files[0] is named after lang->file. */
+/* Where a job's derived strings live while it is encoded: the program's
+ * file name and the compile and run argv with {file} and {name} filled in. */
+struct jobspec_scratch {
+	char file[LANGUAGE_FILE_MAX_NAME];
+	char buf[16384];
+};
+
+/* Fills *ret, borrowing from req, lang, scratch and entropy
+ * (RD_ENTROPY_MIN..MAX bytes of fresh host randomness). files[0] is named
+ * req->files[0].name if set, else by language_main_file(). */
 int jobspec_build(const struct job_request *req, const struct language *lang,
 		  const struct jobspec_limits *lim, const uint8_t *entropy, uint32_t entropy_len,
-		  struct rd_job *ret);
+		  struct jobspec_scratch *scratch, struct rd_job *ret);
 /* A request for one program `code` with the defaults above: run step
  * limited to run_ms (wall and cpu), compile step to compile_ms. Fills all
  * three outputs; req borrows file, file borrows code. */

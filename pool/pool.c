@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "jobspec.h"
+#include "set.h"
 #include "template.h"
 #include "vm-state.h"
 
@@ -58,6 +59,16 @@ struct pool {
 	unsigned q_len;
 	struct event *refill_ev;
 	struct event *backoff_ev;
+	struct event *idle_ev; /* every idle_ms: shrink to recent demand */
+	/* Demand: `want` clones are kept ready (min <= want <= max). It grows
+	 * to the busy + queued count seen at a request and, every idle_ms,
+	 * becomes the peak of that period, or halves after a period without
+	 * requests. */
+	unsigned want, peak, submits;
+	uint64_t last_used_ns;
+	uint64_t template_start_ns;
+	double template_ms;
+	bool holds_build_slot;
 	unsigned consecutive_failures;
 	/* counters */
 	uint64_t restores, restore_failures, vm_deaths, jobs, sandbox_errors, timeouts;
@@ -74,6 +85,7 @@ static uint64_t now_ns(void)
 }
 
 static void pool_rebuild_template(struct pool *p);
+static void pool_fail_queued(struct pool *p, const char *why);
 static void queue_unlink(struct pool *p, struct pool_job *job);
 
 static void pool_notify(struct pool *p, int level, const char *fmt, ...)
@@ -142,6 +154,7 @@ static void vm_discard(struct vm *vm)
 	vmm_free(vm->vmm);
 	event_free(vm->timer);
 	free(vm);
+	pool_set_put_vm(p->cfg.set);
 	pool_schedule_refill(p);
 }
 
@@ -422,7 +435,7 @@ static void pool_lease(struct pool *p, struct vm *vm, struct pool_job *job)
 	evtimer_del(job->queue_timer);
 	/* The agent enforces the limits; this deadline, armed from the lease
 	 * on, is the backstop for a VMM or guest that stops cooperating. */
-	uint64_t ms = job->req.timeout_ms + (p->cfg.lang->compile[0] ? p->cfg.compile_wall_ms : 0);
+	uint64_t ms = job->req.timeout_ms + (language_compiled(p->cfg.lang) ? p->cfg.compile_wall_ms : 0);
 	vm_arm_timer(vm, ms + (uint64_t)(2000 * p->cfg.slowdown));
 	if (vmm_resume(vm->vmm, vm_resumed_cb, vm) < 0) {
 		job_fail(job, JOB_SANDBOX_ERROR, "could not resume the VM");
@@ -463,10 +476,10 @@ static int pool_start_restore(struct pool *p)
 	return 0;
 }
 
-/* Keeps `size` clones ready or restoring, plus one per queued request, with
- * at most max_restoring restores at a time. After three failures in a row
- * restores wait for an exponential back-off instead of spinning on a
- * broken host. */
+/* Keeps `want` clones ready or restoring, plus one per queued request,
+ * with at most max_restoring restores at a time and within the set's
+ * global cap. After three failures in a row restores wait for an
+ * exponential back-off instead of spinning on a broken host. */
 static void pool_refill(struct pool *p, bool after_backoff)
 {
 	if (p->status != POOL_SERVING)
@@ -479,9 +492,35 @@ static void pool_refill(struct pool *p, bool after_backoff)
 			evtimer_add(p->backoff_ev, &tv);
 		return;
 	}
-	while (p->n_restoring < p->cfg.max_restoring && p->n_restoring + p->n_ready < p->cfg.size + p->q_len)
-		if (pool_start_restore(p) < 0)
+	while (p->n_restoring < p->cfg.max_restoring && p->n_restoring + p->n_ready < p->want + p->q_len) {
+		/* A queued request not yet covered by a VM on its way may take
+		 * an idle clone of another language; prefill never does. */
+		bool for_job = p->q_len > p->n_restoring + p->n_ready;
+		if (!pool_set_take_vm(p->cfg.set, p, for_job))
 			break;
+		if (pool_start_restore(p) < 0) {
+			pool_set_put_vm(p->cfg.set);
+			break;
+		}
+	}
+}
+
+/* Discards ready clones above `want`. */
+static void pool_trim(struct pool *p)
+{
+	while (p->n_ready > p->want && pool_evict_idle_clone(p))
+		;
+}
+
+static void pool_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pool *p = arg;
+	unsigned want = p->submits ? p->peak : p->want / 2;
+
+	p->want = want < p->cfg.min ? p->cfg.min : want > p->cfg.max ? p->cfg.max : want;
+	p->submits = 0;
+	p->peak = 0;
+	pool_trim(p);
 }
 
 static void pool_refill_cb(evutil_socket_t fd, short what, void *arg)
@@ -508,6 +547,7 @@ static int pool_prepare_template(struct pool *p, bool force_rebuild)
 	    .force_rebuild = force_rebuild,
 	};
 	p->status = POOL_STARTING;
+	p->template_start_ns = now_ns();
 	return template_prepare(p->base, &spec, pool_template_cb, p, &p->tb);
 }
 
@@ -518,11 +558,7 @@ static void pool_rebuild_template(struct pool *p)
 {
 	pool_notify(p, 4, "%s: no clone of this template ever restored; rebuilding it", p->cfg.lang->name);
 	p->template_rebuilt = true;
-	while (p->q_head) {
-		struct pool_job *job = p->q_head;
-		queue_unlink(p, job);
-		job_fail(job, JOB_SANDBOX_ERROR, "the language's snapshot template is being rebuilt");
-	}
+	pool_fail_queued(p, "the language's snapshot template is being rebuilt");
 	template_build_free(p->tb);
 	p->tb = NULL;
 	if (p->ram_fd >= 0)
@@ -540,21 +576,55 @@ static void pool_rebuild_template(struct pool *p)
 	}
 }
 
+static void pool_fail_queued(struct pool *p, const char *why)
+{
+	while (p->q_head) {
+		struct pool_job *job = p->q_head;
+		queue_unlink(p, job);
+		job_fail(job, JOB_SANDBOX_ERROR, why);
+	}
+}
+
 static void pool_template_cb(const char *error, int ram_fd, int state_fd, void *arg)
 {
 	struct pool *p = arg;
 
+	if (p->holds_build_slot) {
+		p->holds_build_slot = false;
+		pool_set_build_done(p->cfg.set, p);
+	}
 	if (error) {
 		p->status = POOL_FAILED;
+		free(p->error);
 		p->error = strdup(error);
 		pool_notify(p, 3, "%s: no usable template: %s", p->cfg.lang->name, error);
+		char why[600];
+		snprintf(why, sizeof(why), "%s unavailable: %s", p->cfg.lang->name, error);
+		pool_fail_queued(p, why);
 		return;
 	}
 	p->ram_fd = ram_fd;
 	p->state_fd = state_fd;
 	p->status = POOL_SERVING;
-	pool_notify(p, 6, "%s: template ready, filling pool of %u", p->cfg.lang->name, p->cfg.size);
+	p->template_ms = (double)(now_ns() - p->template_start_ns) / 1e6;
+	pool_notify(p, 6, "%s: template ready in %.0f ms; clones kept ready: %u (%u..%u by demand)",
+		    p->cfg.lang->name, p->template_ms, p->want, p->cfg.min, p->cfg.max);
 	pool_schedule_refill(p);
+}
+
+int pool_build_start(struct pool *p)
+{
+	p->holds_build_slot = true;
+	int r = pool_prepare_template(p, false);
+	if (r < 0) {
+		p->holds_build_slot = false;
+		p->status = POOL_FAILED;
+		free(p->error);
+		p->error = strdup("could not start preparing the template");
+		pool_notify(p, 3, "%s: %s: %s", p->cfg.lang->name, p->error, strerror(-r));
+		pool_fail_queued(p, "the language's template could not be prepared");
+	}
+	return r;
 }
 
 int pool_new(struct event_base *base, const struct pool_config *cfg, struct pool **ret)
@@ -564,25 +634,31 @@ int pool_new(struct event_base *base, const struct pool_config *cfg, struct pool
 		return -ENOMEM;
 	p->base = base;
 	p->cfg = *cfg;
+	if (p->cfg.max < p->cfg.min)
+		p->cfg.max = p->cfg.min;
+	p->want = p->cfg.min;
 	p->ram_fd = -1;
 	p->state_fd = -1;
-	p->status = POOL_STARTING;
+	p->status = POOL_WAITING;
 	p->refill_ev = event_new(base, -1, 0, pool_refill_cb, p);
 	p->backoff_ev = evtimer_new(base, pool_backoff_cb, p);
-	if (!p->refill_ev || !p->backoff_ev) {
+	p->idle_ev = event_new(base, -1, EV_PERSIST, pool_idle_cb, p);
+	if (!p->refill_ev || !p->backoff_ev || !p->idle_ev) {
 		if (p->refill_ev)
 			event_free(p->refill_ev);
+		if (p->backoff_ev)
+			event_free(p->backoff_ev);
+		if (p->idle_ev)
+			event_free(p->idle_ev);
 		free(p);
 		return -ENOMEM;
 	}
-	int r = pool_prepare_template(p, false);
-	if (r < 0) {
-		event_free(p->refill_ev);
-		event_free(p->backoff_ev);
-		free(p);
-		return r;
-	}
+	struct timeval idle = {(time_t)(p->cfg.idle_ms / 1000), (suseconds_t)(p->cfg.idle_ms % 1000) * 1000};
+	evtimer_add(p->idle_ev, &idle);
+	pool_set_add(p->cfg.set, p);
 	*ret = p;
+	/* The build starts when the set has a slot, maybe right now. */
+	pool_set_want_build(p->cfg.set, p, false);
 	return 0;
 }
 
@@ -610,7 +686,7 @@ static void job_queue_timeout_cb(evutil_socket_t fd, short what, void *arg)
 int pool_submit(struct pool *p, struct job_request *req, pool_done_cb cb, void *userdata,
 		struct pool_job **ret)
 {
-	if (p->status != POOL_SERVING)
+	if (p->status == POOL_FAILED)
 		return -ENODEV;
 	/* Restores keep failing and nothing is ready: say so now rather than
 	 * letting the request wait for a VM that will not come. */
@@ -633,7 +709,8 @@ int pool_submit(struct pool *p, struct job_request *req, pool_done_cb cb, void *
 		job_free(job);
 		return -ENOMEM;
 	}
-	struct timeval tv = {(time_t)(60 * p->cfg.slowdown), 0};
+	struct timeval tv = {(time_t)(p->cfg.queue_wait_ms / 1000),
+			     (suseconds_t)(p->cfg.queue_wait_ms % 1000) * 1000};
 	evtimer_add(job->queue_timer, &tv);
 	*ret = job;
 
@@ -643,6 +720,16 @@ int pool_submit(struct pool *p, struct job_request *req, pool_done_cb cb, void *
 		p->q_head = job;
 	p->q_tail = job;
 	p->q_len++;
+	/* Demand: what this request and those before it need right now. */
+	p->last_used_ns = now_ns();
+	p->submits++;
+	unsigned demand = p->n_busy + p->q_len;
+	if (demand > p->peak)
+		p->peak = demand;
+	if (demand > p->want)
+		p->want = demand > p->cfg.max ? p->cfg.max : demand;
+	if (p->status == POOL_WAITING)
+		pool_set_want_build(p->cfg.set, p, true);
 	pool_dispatch(p);
 	pool_schedule_refill(p);
 	return 0;
@@ -684,17 +771,68 @@ const struct language *pool_language(const struct pool *p)
 	return p->cfg.lang;
 }
 
+const char *pool_status_to_string(enum pool_status s)
+{
+	switch (s) {
+	case POOL_WAITING:
+		return "waiting";
+	case POOL_STARTING:
+		return "building";
+	case POOL_SERVING:
+		return "serving";
+	case POOL_FAILED:
+		return "failed";
+	}
+	return "unknown";
+}
+
+double pool_template_ms(const struct pool *p)
+{
+	return p->template_ms;
+}
+
+bool pool_has_waiting_jobs(const struct pool *p)
+{
+	return p->q_len > 0;
+}
+
+bool pool_has_idle_clone(const struct pool *p)
+{
+	return p->n_ready > 0;
+}
+
+uint64_t pool_last_used_ns(const struct pool *p)
+{
+	return p->last_used_ns;
+}
+
+bool pool_evict_idle_clone(struct pool *p)
+{
+	for (struct vm *vm = p->vms; vm; vm = vm->next)
+		if (vm->state == VM_READY) {
+			pool_notify(p, 7, "%s: %s discarded while idle", p->cfg.lang->name, vmm_id(vm->vmm));
+			vm_discard(vm);
+			return true;
+		}
+	return false;
+}
+
+void pool_kick(struct pool *p)
+{
+	pool_schedule_refill(p);
+}
+
 json_t *pool_stats_json(const struct pool *p)
 {
-	static const char *names[] = {"starting", "serving", "failed"};
-	return json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:i}", "status",
-			 names[p->status], "size", p->cfg.size, "ready", p->n_ready, "restoring",
-			 p->n_restoring, "busy", p->n_busy, "queued", p->q_len, "restores",
-			 (json_int_t)p->restores, "restore_failures", (json_int_t)p->restore_failures,
-			 "idle_vm_deaths", (json_int_t)p->vm_deaths, "jobs", (json_int_t)p->jobs,
-			 "sandbox_errors", (json_int_t)p->sandbox_errors, "timeouts", (json_int_t)p->timeouts,
-			 "last_restore_ms", p->last_restore_us / 1000.0, "consecutive_restore_failures",
-			 (int)p->consecutive_failures);
+	return json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:i,s:f}", "status",
+			 pool_status_to_string(p->status), "size", p->want, "min", p->cfg.min, "max",
+			 p->cfg.max, "ready", p->n_ready, "restoring", p->n_restoring, "busy", p->n_busy,
+			 "queued", p->q_len, "restores", (json_int_t)p->restores, "restore_failures",
+			 (json_int_t)p->restore_failures, "idle_vm_deaths", (json_int_t)p->vm_deaths, "jobs",
+			 (json_int_t)p->jobs, "sandbox_errors", (json_int_t)p->sandbox_errors, "timeouts",
+			 (json_int_t)p->timeouts, "last_restore_ms", p->last_restore_us / 1000.0,
+			 "consecutive_restore_failures", (int)p->consecutive_failures, "template_ms",
+			 p->template_ms);
 }
 
 void pool_free(struct pool *p)
@@ -702,6 +840,9 @@ void pool_free(struct pool *p)
 	if (!p)
 		return;
 	template_build_free(p->tb);
+	if (p->holds_build_slot)
+		pool_set_build_done(p->cfg.set, p);
+	pool_set_remove(p->cfg.set, p);
 	while (p->q_head) {
 		struct pool_job *job = p->q_head;
 		p->q_head = job->next;
@@ -715,9 +856,11 @@ void pool_free(struct pool *p)
 		vmm_free(vm->vmm);
 		event_free(vm->timer);
 		free(vm);
+		pool_set_put_vm(p->cfg.set);
 	}
 	event_free(p->refill_ev);
 	event_free(p->backoff_ev);
+	event_free(p->idle_ev);
 	if (p->ram_fd >= 0)
 		close(p->ram_fd);
 	if (p->state_fd >= 0)

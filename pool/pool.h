@@ -21,17 +21,24 @@ struct pool;
 struct pool_job;
 
 enum pool_status {
+	POOL_WAITING,  /* template not started yet: the set's build slots are busy */
 	POOL_STARTING, /* template being loaded or built */
 	POOL_SERVING,
 	POOL_FAILED, /* no usable template; requests get 503 with the reason */
 };
+
+struct pool_set;
 
 struct pool_config {
 	const struct language *lang; /* borrowed, outlives the pool */
 	struct vmm_config vmm;	     /* strings borrowed */
 	const char *cache_dir;	     /* snapshots under cache_dir/snapshots */
 	const char *qemu_version;    /* part of the snapshot key */
-	unsigned size;		     /* paused clones kept ready */
+	struct pool_set *set;	     /* borrowed: the global VM cap and build slots */
+	unsigned min;		     /* paused clones kept ready even when idle */
+	unsigned max;		     /* paused clones kept ready at most */
+	uint32_t idle_ms;	     /* a pool with no request for this long shrinks */
+	uint32_t queue_wait_ms;	     /* how long a request may wait for a VM */
 	unsigned max_restoring;	     /* concurrent restores */
 	unsigned queue_max;	     /* waiting requests before 429 */
 	double slowdown;	     /* scales the pool's own timeouts (>= 1) */
@@ -52,17 +59,35 @@ typedef void (*pool_done_cb)(struct pool_job *job, const struct job_request *req
 
 int pool_new(struct event_base *base, const struct pool_config *cfg, struct pool **ret);
 /* Takes ownership of *req's contents on success (the caller's struct is
- * zeroed). -ENODEV if the pool is not serving, -EAGAIN if the queue is full. */
+ * zeroed). A pool whose template is still waiting or being built queues
+ * the request too (and moves its build to the front). -ENODEV if the pool
+ * failed or cannot restore, -EAGAIN if the queue is full. */
 int pool_submit(struct pool *pool, struct job_request *req, pool_done_cb cb, void *userdata,
 		struct pool_job **ret);
 /* The client is gone: drop the job, discard its VM; cb never runs. */
 void pool_cancel(struct pool_job *job);
 
 enum pool_status pool_get_status(const struct pool *pool);
+/* "waiting", "building", "serving" or "failed": the one name of each state,
+ * in /health and /api/v1/languages alike. */
+const char *pool_status_to_string(enum pool_status s);
+/* How long the template took to load or build, in ms (0 until ready). */
+double pool_template_ms(const struct pool *pool);
 const char *pool_get_error(const struct pool *pool);
 /* Restores that failed in a row; >= 3 means the pool cannot refill. */
 unsigned pool_restore_failures_in_a_row(const struct pool *pool);
 const struct language *pool_language(const struct pool *pool);
 json_t *pool_stats_json(const struct pool *pool);
+/* For the pool set (set.c). */
+bool pool_has_waiting_jobs(const struct pool *pool);
+bool pool_has_idle_clone(const struct pool *pool);
+uint64_t pool_last_used_ns(const struct pool *pool);
+/* Discards one paused clone; true if there was one. */
+bool pool_evict_idle_clone(struct pool *pool);
+/* A VM slot may be free again: refill. */
+void pool_kick(struct pool *pool);
+/* Starts loading or building the template (a build slot is the pool's). */
+int pool_build_start(struct pool *pool);
+
 /* Kills every VM (no callbacks run) and frees the pool. */
 void pool_free(struct pool *pool);

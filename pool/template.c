@@ -268,16 +268,13 @@ static int compute_key(struct template_build *b)
 	char *machine = vmm_machine_description(b->spec.vmm);
 	if (!machine)
 		return -ENOMEM;
-	json_t *cmd_c = json_array(), *cmd_r = json_array();
-	for (char *const *p = l->compile; *p; p++)
-		json_array_append_new(cmd_c, json_string(*p));
-	for (char *const *p = l->run; *p; p++)
-		json_array_append_new(cmd_r, json_string(*p));
-	b->meta =
-	    json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:o,s:o,s:s,s:s}", "format", 1, "language", l->name,
-		      "qemu_version", b->spec.qemu_version, "kernel_sha256", kernel, "image_sha256", image,
-		      "machine", machine, "agent_protocol", RD_VERSION, "file", l->file, "compile", cmd_c,
-		      "run", cmd_r, "hello", l->hello, "hello_output", l->hello_output);
+	/* Everything of the definition that shapes the VM or the hello world;
+	 * setup and boot shape the image, whose hash is in the key already. */
+	b->meta = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s?,s:s?,s:s,s:s,s:s}", "format", 2,
+			    "language", l->name, "qemu_version", b->spec.qemu_version, "kernel_sha256",
+			    kernel, "image_sha256", image, "machine", machine, "agent_protocol", RD_VERSION,
+			    "file", l->file, "file_from", l->file_from, "compile", l->compile.line, "run",
+			    l->run.line, "hello", l->hello, "hello_output", l->hello_output);
 	free(machine);
 	if (!b->meta)
 		return -ENOMEM;

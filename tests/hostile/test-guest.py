@@ -13,7 +13,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import SLOW, assert_normal, assert_settled, vm_rss_kb  # noqa: E402
-from harness import CACHE, Checks, Daemon, log  # noqa: E402
+from harness import CACHE, Checks, Daemon, image_path, log  # noqa: E402
 
 POOL = 2
 
@@ -127,7 +127,7 @@ def check_fill_disk(d):
 
 # 6
 def check_write_dev_root_console(d):
-    img = os.path.join(CACHE, "images", "bash.erofs")
+    img = image_path("bash")
     st = os.stat(img)
     code = ("for f in /dev/vda /dev/console /dev/ttyS0 /dev/kmsg /dev/mem /dev/port /bin/bash /newfile /etc/passwd "
             "/sys/fs/cgroup/cgroup.procs /proc/sys/kernel/hostname /proc/sysrq-trigger; do\n"

@@ -44,9 +44,26 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self.path)
 
 
+def lang_keys(name):
+    """The key = value pairs of tools/languages/NAME.lang (raw values)."""
+    keys = {}
+    with open(os.path.join(ROOT, "tools", "languages", name + ".lang")) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                k, v = line.split("=", 1)
+                keys[k.strip()] = v.strip()
+    return keys
+
+
+def image_path(name):
+    """Where the image holding language NAME is (languages share images)."""
+    return os.path.join(CACHE, "images", lang_keys(name).get("image", name) + ".erofs")
+
+
 def require_assets(languages):
     missing = [p for p in [os.path.join(CACHE, "kernel", "vmlinux"), RUNNERD, RUNNERCTL] +
-               [os.path.join(CACHE, "images", l + ".erofs") for l in languages] if not os.path.exists(p)]
+               [image_path(l) for l in languages] if not os.path.exists(p)]
     if missing:
         print("SKIP: missing " + ", ".join(missing) + " (run tools/build-kernel, tools/runner-image build LANG)")
         sys.exit(SKIP)

@@ -1,6 +1,6 @@
-/* test-pool-logic.c: the pool's pure logic: language definition parsing,
- * the VM state machine's transition table, and how an agent result becomes
- * a job status. */
+/* test-pool-logic.c: the pool's pure logic: the VM state machine's
+ * transition table, and how an agent result becomes a job status (language
+ * definitions: test-language.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,68 +8,7 @@
 
 #include "check.h"
 #include "jobspec.h"
-#include "language.h"
 #include "vm-state.h"
-
-static int parse(const char *text, struct language **ret, char **err)
-{
-	*err = NULL;
-	return language_parse(text, strlen(text), ret, err);
-}
-
-static void test_language(void)
-{
-	struct language *l = NULL;
-	char *err = NULL;
-	const char *good = "# a comment\n"
-			   "name = c\n"
-			   "aliases = gcc  c11\n"
-			   "packages = gcc libc6-dev\n"
-			   "file = main.c\n"
-			   "compile = gcc -O2 -o main main.c\n"
-			   "run = ./main\n"
-			   "hello = int puts(const char *);\\nint main(void){puts(\"Hello\");}\n"
-			   "hello_output = Hello\\n\n";
-
-	CHECK(parse(good, &l, &err) == 0);
-	if (l) {
-		CHECK(strcmp(l->name, "c") == 0);
-		CHECK(strcmp(l->aliases[1], "c11") == 0 && l->aliases[2] == NULL);
-		CHECK(strcmp(l->compile[0], "gcc") == 0 && strcmp(l->compile[4], "main.c") == 0 &&
-		      !l->compile[5]);
-		CHECK(strcmp(l->run[0], "./main") == 0 && !l->run[1]);
-		CHECK(strchr(l->hello, '\n') != NULL);
-		CHECK(strcmp(l->hello_output, "Hello\n") == 0);
-		CHECK(language_matches(l, "gcc") && language_matches(l, "c") && !language_matches(l, "cc"));
-		language_free(l);
-	}
-
-	static const struct {
-		const char *text;
-		const char *msg;
-	} bad[] = {
-	    {"name = x\nfile = a\nrun = a\nhello = a\nhello_output = a\n", "packages"},
-	    {"name = x\nbogus = 1\n", "unknown key 'bogus'"},
-	    {"name = x\nname = y\n", "duplicate key 'name'"},
-	    {"just words\n", "expected 'key = value'"},
-	    {"name = Bad Name\npackages = p\nfile = a\nrun = a\nhello = a\nhello_output = a\n", "lower-case"},
-	    {"name = x\npackages = p\nfile = ../a\nrun = a\nhello = a\nhello_output = a\n",
-	     "plain file name"},
-	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		l = NULL;
-		int r = parse(bad[i].text, &l, &err);
-		CHECK(r == -EINVAL && l == NULL);
-		CHECK(err && strstr(err, bad[i].msg));
-		if (err && !strstr(err, bad[i].msg))
-			printf("# got: %s\n", err);
-		free(err);
-	}
-	/* NUL inside the file is refused, not truncated. */
-	l = NULL;
-	CHECK(language_parse("name = x\0junk", 13, &l, &err) == -EINVAL);
-	free(err);
-}
 
 static void test_vm_state(void)
 {
@@ -138,7 +77,6 @@ static void test_result_status(void)
 
 int main(void)
 {
-	test_language();
 	test_vm_state();
 	test_result_status();
 	return check_done();
