@@ -1,6 +1,6 @@
 /* runnerctl.c: the command-line client of runnerd. It speaks HTTP/1.1
  * (one request per connection, "Connection: close") over runnerd's UNIX
- * socket with plain blocking I/O and jansson, runs programs byte-exact
+ * socket with libcurl and jansson, runs programs byte-exact
  * (code is sent base64 when it is not clean UTF-8, output is asked for as
  * base64 and written out unchanged), and maps results to exit codes a shell
  * script can use. Responses are bounded (64 MiB) before they are parsed. */
@@ -14,10 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "base64.h"
 #include "config.h"
@@ -150,103 +150,152 @@ static bool write_all(int fd, const void *p, size_t n)
 
 struct response {
 	int status;
-	char *body; /* NUL-terminated, points into raw */
+	char *body; /* malloc'd, NUL-terminated */
 	size_t body_len;
-	uint8_t *raw;
+	bool headers_done, too_large;
 };
 
-/* One HTTP/1.1 exchange over the socket. Returns 0 and fills *ret, or a
- * negative errno with a message already printed. */
+static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
+{
+	struct response *resp = userdata;
+	size_t n = size * nmemb;
+
+	if (n > 0 && n <= 2 && (line[0] == '\r' || line[0] == '\n'))
+		resp->headers_done = true;
+	return n;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct response *resp = userdata;
+	size_t n = size * nmemb;
+	char *nb;
+
+	if (n > RESPONSE_MAX - resp->body_len) {
+		resp->too_large = true;
+		return 0; /* fails the transfer */
+	}
+	nb = realloc(resp->body, resp->body_len + n + 1);
+	if (!nb)
+		return 0;
+	memcpy(nb + resp->body_len, data, n);
+	resp->body = nb;
+	resp->body_len += n;
+	resp->body[resp->body_len] = '\0';
+	return n;
+}
+
+/* One HTTP/1.1 exchange over the socket (libcurl; no proxy, no redirects).
+ * Returns 0 and fills *ret, or a negative errno with a message already
+ * printed. */
 static int http_request(const char *method, const char *path, const char *body, size_t body_len,
 			struct response *ret)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char head[512];
-	uint8_t *raw;
-	size_t raw_len, hlen;
-	char *p, *hend, *line;
-	long long clen = -1;
-	int fd, r;
+	char url[256], errbuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *headers = NULL, *h;
+	/* "Accept:" and "Expect:" drop curl's defaults; no 100-continue wait. */
+	const char *header_lines[] = {
+	    "Connection: close",
+	    "Accept:",
+	    "Expect:",
+	    body ? "Content-Type: application/json" : NULL,
+	};
+	long status = 0, os_errno = 0;
+	bool oom;
+	CURLcode c;
+	CURL *curl;
+	int r = -EPROTO;
 
-	if (strlen(arg_socket) >= sizeof(sa.sun_path)) {
+	if (strlen(arg_socket) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
 		fail_line("socket path too long: %s", arg_socket);
 		return -ENAMETOOLONG;
 	}
-	strcpy(sa.sun_path, arg_socket);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		fail_line("cannot connect to runnerd at %s: %s", arg_socket, strerror(-r));
-		if (fd >= 0)
-			close(fd);
-		return r;
+	curl = curl_easy_init();
+	oom = !curl;
+	for (size_t i = 0; !oom && i < sizeof(header_lines) / sizeof(header_lines[0]) && header_lines[i];
+	     i++) {
+		h = curl_slist_append(headers, header_lines[i]);
+		oom = !h;
+		headers = h ? h : headers;
 	}
-	snprintf(head, sizeof(head),
-		 "%s %s HTTP/1.1\r\nHost: runnerd\r\nUser-Agent: runnerctl/%s\r\nConnection: close\r\n"
-		 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-		 method, path, RUNNERD_VERSION, body_len);
-	/* A failed write is not final: runnerd may have answered early (413,
-	 * 400) and closed; read what it said. */
-	if (write_all(fd, head, strlen(head)) && body_len)
-		write_all(fd, body, body_len);
-	r = read_all_fd(fd, RESPONSE_MAX, &raw, &raw_len);
-	close(fd);
-	if (r < 0) {
-		fail_line(r == -EFBIG ? "response from runnerd larger than 64 MiB"
-				      : "reading from runnerd: %s",
-			  strerror(-r));
-		return r;
+	if (oom) {
+		curl_easy_cleanup(curl);
+		curl_slist_free_all(headers);
+		fail_line("%s", strerror(ENOMEM));
+		return -ENOMEM;
 	}
-	/* make it a string: headers are text, the JSON body has no raw NUL */
-	{
-		uint8_t *nb = realloc(raw, raw_len + 1);
-		if (!nb) {
-			free(raw);
-			return -ENOMEM;
+	snprintf(url, sizeof(url), "http://runnerd%s", path);
+	*ret = (struct response){0};
+	curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, arg_socket);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(curl, CURLOPT_PROXY, ""); /* never one from the environment */
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "runnerctl/" RUNNERD_VERSION);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, ret);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, ret);
+	if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
+	}
+	c = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
+	curl_easy_cleanup(curl);
+	curl_slist_free_all(headers);
+	if (!errbuf[0])
+		snprintf(errbuf, sizeof(errbuf), "%s", curl_easy_strerror(c));
+
+	switch (c) {
+	case CURLE_OK:
+		if (status >= 100 && status <= 599) {
+			ret->status = (int)status;
+			if (!ret->body) { /* an empty body */
+				ret->body = strdup("");
+				if (!ret->body) {
+					fail_line("%s", strerror(ENOMEM));
+					return -ENOMEM;
+				}
+			}
+			return 0;
 		}
-		raw = nb;
-		raw[raw_len] = '\0';
-	}
-	p = (char *)raw;
-	if (raw_len < 12 || strncmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ') {
-		fail_line("runnerd sent no HTTP response");
-		free(raw);
-		return -EPROTO;
-	}
-	ret->status = atoi(p + 9);
-	hend = strstr(p, "\r\n\r\n");
-	if (!hend || ret->status < 100 || ret->status > 599) {
 		fail_line("malformed HTTP response from runnerd");
-		free(raw);
-		return -EPROTO;
+		break;
+	case CURLE_COULDNT_CONNECT:
+		r = os_errno > 0 ? -(int)os_errno : -ECONNREFUSED;
+		fail_line("cannot connect to runnerd at %s: %s", arg_socket,
+			  os_errno > 0 ? strerror((int)os_errno) : errbuf);
+		break;
+	case CURLE_WRITE_ERROR:
+		r = ret->too_large ? -EFBIG : -ENOMEM;
+		if (ret->too_large)
+			fail_line("response from runnerd larger than 64 MiB");
+		else
+			fail_line("reading from runnerd: %s", strerror(ENOMEM));
+		break;
+	case CURLE_GOT_NOTHING:
+	case CURLE_UNSUPPORTED_PROTOCOL: /* what curl makes of a reply without a status line */
+		fail_line("runnerd sent no HTTP response");
+		break;
+	case CURLE_WEIRD_SERVER_REPLY:
+		fail_line("malformed HTTP response from runnerd");
+		break;
+	case CURLE_PARTIAL_FILE:
+		fail_line(ret->headers_done ? "response from runnerd cut short"
+					    : "malformed HTTP response from runnerd");
+		break;
+	default:
+		r = os_errno > 0 ? -(int)os_errno : -EIO;
+		fail_line("%s runnerd: %s", c == CURLE_RECV_ERROR ? "reading from" : "talking to", errbuf);
+		break;
 	}
-	hlen = (size_t)(hend - p) + 4;
-	*hend = '\0';
-	line = strstr(p, "\r\n");
-	while (line && *line) {
-		line += 2;
-		if (strncasecmp(line, "Content-Length:", 15) == 0)
-			clen = strtoll(line + 15, NULL, 10);
-		else if (strncasecmp(line, "Transfer-Encoding:", 18) == 0 && strcasestr(line, "chunked")) {
-			fail_line("runnerd sent a chunked response, which runnerctl does not support");
-			free(raw);
-			return -EPROTO;
-		}
-		line = strstr(line, "\r\n");
-	}
-	ret->body = (char *)raw + hlen;
-	ret->body_len = raw_len - hlen;
-	if (clen >= 0) {
-		if ((unsigned long long)clen > ret->body_len) {
-			fail_line("response from runnerd cut short");
-			free(raw);
-			return -EPROTO;
-		}
-		ret->body_len = (size_t)clen;
-		ret->body[clen] = '\0';
-	}
-	ret->raw = raw;
-	return 0;
+	free(ret->body);
+	ret->body = NULL;
+	return r;
 }
 
 /* Prints --json output, or the one-line error of a non-200 answer. */
@@ -437,17 +486,17 @@ static int cmd_exec(int argc, char **argv)
 		return EXIT_RUNNERD;
 	if (arg_json) {
 		ret = print_json_raw(&resp);
-		free(resp.raw);
+		free(resp.body);
 		return ret;
 	}
 	resp_json = json_loadb(resp.body, resp.body_len, JSON_ALLOW_NUL, NULL);
 	if (resp.status != 200 || !json_is_object(resp_json)) {
 		ret = resp.status == 200 ? (fail_line("runnerd sent invalid JSON"), EXIT_RUNNERD)
 					 : handle_non_ok(&resp, resp_json);
-		free(resp.raw);
+		free(resp.body);
 		return ret;
 	}
-	free(resp.raw);
+	free(resp.body);
 
 	{
 		const char *status = json_string_value(json_object_get(resp_json, "status"));
@@ -501,17 +550,17 @@ static int cmd_get(const char *path, json_t **ret)
 		return EXIT_RUNNERD;
 	if (arg_json) {
 		r = print_json_raw(&resp);
-		free(resp.raw);
+		free(resp.body);
 		return r ? r : -1; /* -1: printed, nothing more to do */
 	}
 	j = json_loadb(resp.body, resp.body_len, 0, NULL);
 	if (!json_is_object(j) || (resp.status != 200 && !json_object_get(j, "status"))) {
 		r = handle_non_ok(&resp, j);
 		json_decref(j);
-		free(resp.raw);
+		free(resp.body);
 		return r;
 	}
-	free(resp.raw);
+	free(resp.body);
 	*ret = j;
 	return 0;
 }
