@@ -18,6 +18,7 @@
 #include "job.h"
 #include "log.h"
 #include "proto.h"
+#include "services.h"
 #include "sys.h"
 
 #ifndef AGENT_VERSION
@@ -113,6 +114,10 @@ int main(void)
 		fatal("no virtio port named " CHANNEL_PORT_NAME, -chan);
 	if (job_prepare(JOB_DEFAULT_TMPFS_KB, errmsg, sizeof errmsg) < 0)
 		fatal(errmsg, EIO);
+	/* A failed boot script is not fatal: the template's hello world then
+	 * fails with the server's absence, which the host reports. */
+	if (getpid() == 1)
+		services_boot(600);
 	log_msg("ready (" AGENT_VERSION ")");
 	if (channel_send_message(chan, RD_FRAME_HELLO, 0, "runnerd-agent " AGENT_VERSION) < 0)
 		fatal("sending HELLO", errno);

@@ -14,10 +14,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "services.h"
 
 /* musl ships no <linux/random.h>; these are its ioctls (stable ABI). */
 #define RNDADDENTROPY _IOW('R', 0x03, int[2])
@@ -156,11 +160,64 @@ int sys_reap(pid_t pid, int *ret_status)
 	return found;
 }
 
+/* Whether pid is a kernel thread: a child of kthreadd (pid 2), or it. */
+static bool kernel_thread(pid_t pid)
+{
+	char path[64], buf[512];
+	int fd, ppid = 0;
+	ssize_t n;
+
+	if (pid == 2)
+		return true;
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	const char *rp = strrchr(buf, ')');
+	if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
+		return false;
+	return ppid == 2;
+}
+
 void sys_kill_all(void)
 {
-	/* kill(-1) from PID 1 reaches every process except itself. */
-	if (kill(-1, SIGKILL) < 0 && errno != ESRCH)
-		log_msg("kill -1: %s", strerror(errno));
-	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
-		;
+	if (access(SERVICES_CGROUP, F_OK) < 0) {
+		/* kill(-1) from PID 1 reaches every process except itself. */
+		if (kill(-1, SIGKILL) < 0 && errno != ESRCH)
+			log_msg("kill -1: %s", strerror(errno));
+		while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+			;
+		return;
+	}
+	/* With servers running, everything but them: kill and reap until no
+	 * other process is left (bounded: ~5 s, then the next job's cgroups
+	 * still keep it apart). */
+	for (int round = 0; round < 500; round++) {
+		bool left = false;
+		DIR *d = opendir("/proc");
+		struct dirent *de;
+
+		while (d && (de = readdir(d))) {
+			char *end;
+			long pid = strtol(de->d_name, &end, 10);
+			if (*end || pid <= 1 || kernel_thread((pid_t)pid) || services_owns((pid_t)pid))
+				continue;
+			kill((pid_t)pid, SIGKILL);
+			left = true;
+		}
+		if (d)
+			closedir(d);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (!left)
+			return;
+		struct timespec ts = {0, 10 * 1000000};
+		nanosleep(&ts, NULL);
+	}
+	log_msg("processes outside /services survive the clean-up");
 }

@@ -23,7 +23,8 @@ int sys_fresh_tmpfs(const char *dir, uint32_t size_kb, int mode, uid_t uid, gid_
 int sys_reseed(const uint8_t *entropy, uint32_t len);
 int sys_set_clock(uint64_t realtime_ns);
 
-/* SIGKILLs every process but PID 1 and reaps them all. */
+/* SIGKILLs every process but PID 1 and the services (services.h) and reaps
+ * them all. */
 void sys_kill_all(void);
 
 /* Reaps any zombie without blocking; if `pid` exits, stores its status in
