@@ -266,7 +266,7 @@ static const char usage[] =
     "  --qemu PATH         (default /usr/bin/qemu-system-x86_64)\n"
     "  --accel tcg|kvm     (default tcg)\n"
     "  --memory-mb N       guest RAM, as runnerd's (default 512)\n"
-    "  --tb-size-mb N      TCG translation buffer, as runnerd's (default 64)\n"
+    "  --tb-size-mb N      TCG translation buffer (default: runnerd's)\n"
     "  --tmpdir DIR        cold-boot RAM files (default /dev/shm)\n"
     "  --timeout S         wall limit of the run step in s (default 10)\n"
     "Prints one JSON line per job; exits 1 if any job failed.\n";
