@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -131,8 +132,16 @@ static void remove_stale(const char *snapdir, const char *lang, const char *keep
 		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 || strcmp(de->d_name, keep) == 0)
 			continue;
 		const char *rest = de->d_name + strlen(prefix);
-		if (strlen(rest) < 16 || strspn(rest, "0123456789abcdef") != 16)
-			continue; /* another language whose name has our prefix */
+		/* A build directory whose builder is gone (KEY.tmp.PID). */
+		const char *tmp = strstr(rest, ".tmp.");
+		if (tmp && tmp - rest == 16 && kill((pid_t)atoi(tmp + 5), 0) < 0 && errno == ESRCH) {
+			snprintf(path, sizeof(path), "%s/%s", snapdir, de->d_name);
+			rm_rf(path);
+			continue;
+		}
+		if (strlen(rest) != 16 || strspn(rest, "0123456789abcdef") != 16)
+			continue; /* another language whose name has our prefix, or a
+				   * build in progress (KEY.tmp.PID) */
 		snprintf(path, sizeof(path), "%s/%s", snapdir, de->d_name);
 		rm_rf(path);
 	}
@@ -170,10 +179,23 @@ static void saved_cb(struct vmm *vmm, const char *error, void *arg)
 	json_auto_t *meta = json_deep_copy(b->meta);
 	json_t *files = files_describe(b->tmpdir, digest);
 	if (!meta || !files || json_object_set_new(meta, "files", files) < 0 ||
-	    snapshot_meta_write(b->tmpdir, meta) < 0 || rename(b->tmpdir, b->dir) < 0) {
+	    snapshot_meta_write(b->tmpdir, meta) < 0) {
 		close(ram_fd);
 		template_fail(b, "could not write the template to the cache");
 		return;
+	}
+	if (rename(b->tmpdir, b->dir) < 0) {
+		int e = errno;
+		/* Another runnerd sharing the cache finished the same template
+		 * first: use its files (RAM and device state must come from one
+		 * VM), and drop ours. */
+		close(ram_fd);
+		rm_rf(b->tmpdir);
+		snprintf(ram, sizeof(ram), "%s/ram", b->dir);
+		if ((e != ENOTEMPTY && e != EEXIST) || snapshot_load_ram(ram, &ram_fd, NULL, &digest) < 0) {
+			template_fail(b, "could not write the template to the cache");
+			return;
+		}
 	}
 	template_finish(b, NULL, ram_fd);
 }
@@ -388,7 +410,9 @@ int template_prepare(struct event_base *base, const struct template_spec *spec, 
 	}
 	snprintf(name, sizeof(name), "%s-%s", spec->lang->name, b->key);
 	snprintf(b->dir, sizeof(b->dir), "%s/%s", snapdir, name);
-	snprintf(b->tmpdir, sizeof(b->tmpdir), "%s/%s.tmp", snapdir, name);
+	/* One build directory per builder: runnerds sharing a cache may build
+	 * the same template at once (the first rename wins, saved_cb()). */
+	snprintf(b->tmpdir, sizeof(b->tmpdir), "%s/%s.tmp.%d", snapdir, name, (int)getpid());
 	snprintf(b->state_path, sizeof(b->state_path), "%s/state", b->dir);
 	remove_stale(snapdir, spec->lang->name, name);
 

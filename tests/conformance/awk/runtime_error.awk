@@ -1,0 +1,1 @@
+BEGIN { getline line < "/no/such/file"; x = 0; print 1 / x }

@@ -1,0 +1,2 @@
+@include "greet.awk"
+BEGIN { print greeting() }

@@ -1,0 +1,3 @@
+set -e
+ls /no/such/file
+echo not reached

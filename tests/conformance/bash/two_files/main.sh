@@ -1,0 +1,2 @@
+source ./greet.sh
+greeting

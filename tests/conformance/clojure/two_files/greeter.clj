@@ -1,0 +1,4 @@
+(ns greeter)
+
+(defn greeting []
+  "Hello from a module")

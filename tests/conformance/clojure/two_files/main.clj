@@ -1,0 +1,4 @@
+(ns main
+  (:require [greeter]))
+
+(println (greeter/greeting))

@@ -1,0 +1,2 @@
+config = JSON.parse '{ not json'
+console.log config

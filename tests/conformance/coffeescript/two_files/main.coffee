@@ -1,0 +1,3 @@
+{ greeting } = require './greet'
+
+console.log greeting()

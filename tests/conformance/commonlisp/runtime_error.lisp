@@ -1,0 +1,3 @@
+(defun divide (a b) (/ a b))
+
+(print (divide 1 0))

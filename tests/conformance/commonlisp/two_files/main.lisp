@@ -1,0 +1,3 @@
+(load "greeting.lisp")
+
+(write-line (greeting))

@@ -1,0 +1,4 @@
+int main()
+{
+    std::string s = 1;
+}

@@ -1,0 +1,6 @@
+#include "greet.hpp"
+
+std::string greeting()
+{
+    return "Hello from a module";
+}

@@ -1,0 +1,7 @@
+#include <iostream>
+#include "greet.hpp"
+
+int main()
+{
+    std::cout << greeting() << std::endl;
+}

@@ -1,0 +1,7 @@
+static class Greeter
+{
+    public static string Greeting()
+    {
+        return "Hello from a module";
+    }
+}

@@ -1,0 +1,4 @@
+(defun greeting ()
+  "Hello from a module")
+
+(provide 'greeting)

@@ -1,0 +1,2 @@
+value = String.to_integer("not a number")
+IO.puts(value)

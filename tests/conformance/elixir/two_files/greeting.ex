@@ -1,0 +1,3 @@
+defmodule Greeting do
+  def message, do: "Hello from a module"
+end

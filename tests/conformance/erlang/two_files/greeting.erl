@@ -1,0 +1,5 @@
+-module(greeting).
+-export([message/0]).
+
+message() ->
+    "Hello from a module".

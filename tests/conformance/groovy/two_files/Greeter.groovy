@@ -1,0 +1,5 @@
+class Greeter {
+    static String greeting() {
+        "Hello from a module"
+    }
+}

@@ -1,0 +1,4 @@
+main :: IO ()
+main = do
+  let xs = [] :: [Int]
+  print (head xs)

@@ -1,0 +1,4 @@
+module Greeting (greeting) where
+
+greeting :: String
+greeting = "Hello from a module"

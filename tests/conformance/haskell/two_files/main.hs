@@ -1,0 +1,6 @@
+module Main where
+
+import Greeting (greeting)
+
+main :: IO ()
+main = putStrLn greeting

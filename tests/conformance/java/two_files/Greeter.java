@@ -1,0 +1,5 @@
+public class Greeter {
+    public static String greeting() {
+        return "Hello from a module";
+    }
+}

@@ -1,0 +1,3 @@
+const { greeting } = require('./greet');
+
+console.log(greeting());

@@ -1,0 +1,3 @@
+let () =
+  let a = [| 1; 2; 3 |] in
+  print_int a.(10)

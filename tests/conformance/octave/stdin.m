@@ -1,0 +1,2 @@
+s = fread(stdin, Inf, "*char")';
+printf("%s", s);

@@ -1,0 +1,3 @@
+function greet()
+  printf("Hello from a module\n");
+end

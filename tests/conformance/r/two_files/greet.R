@@ -1,0 +1,3 @@
+greet <- function() {
+    cat("Hello from a module\n")
+}

@@ -1,0 +1,2 @@
+source("greet.R")
+greet()

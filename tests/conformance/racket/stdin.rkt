@@ -1,0 +1,4 @@
+#lang racket/base
+(require racket/port)
+
+(write-string (port->string (current-input-port)))

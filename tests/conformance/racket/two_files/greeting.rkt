@@ -1,0 +1,4 @@
+#lang racket/base
+(provide greeting)
+
+(define (greeting) "Hello from a module")

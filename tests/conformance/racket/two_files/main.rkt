@@ -1,0 +1,4 @@
+#lang racket/base
+(require "greeting.rkt")
+
+(displayln (greeting))

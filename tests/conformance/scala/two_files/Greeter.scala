@@ -1,0 +1,3 @@
+object Greeter {
+  def greeting: String = "Hello from a module"
+}

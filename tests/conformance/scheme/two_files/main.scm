@@ -1,0 +1,4 @@
+(load "greeting.scm")
+
+(display (greeting))
+(newline)

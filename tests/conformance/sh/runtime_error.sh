@@ -1,0 +1,3 @@
+set -e
+cat /no/such/file
+echo not reached

@@ -1,0 +1,3 @@
+greeting() {
+    echo "Hello from a module"
+}

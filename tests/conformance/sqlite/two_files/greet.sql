@@ -1,0 +1,2 @@
+CREATE TABLE greetings(greeting TEXT);
+INSERT INTO greetings VALUES ('Hello from a module');

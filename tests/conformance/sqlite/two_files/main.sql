@@ -1,0 +1,2 @@
+.read greet.sql
+SELECT greeting FROM greetings;
