@@ -1,8 +1,8 @@
 /* language.c: parser for the language definition files. The format is
  * deliberately tiny (key = value lines, # comments, \n and \\ escapes in
- * the multi-line values) so the image builder can read the same files with
- * a few lines of shell; docs/languages-format.md describes every key.
- * Unknown keys are errors: a typo must not silently drop a compile step. */
+ * the multi-line values, \\xHH for a byte such as a leading blank) so the image builder can read the same
+ * files with a few lines of shell; docs/languages-format.md describes every key. Unknown keys are errors: a
+ * typo must not silently drop a compile step. */
 #include "language.h"
 
 #include <ctype.h>
@@ -81,6 +81,12 @@ static char *unescape(const char *s)
 		} else if (*s == '\\' && s[1] == '\\') {
 			*o++ = '\\';
 			s++;
+		} else if (*s == '\\' && s[1] == 'x' && isxdigit((unsigned char)s[2]) &&
+			   isxdigit((unsigned char)s[3])) {
+			/* \xHH, for what trimming would eat: a leading blank. */
+			char hex[3] = {s[2], s[3], 0};
+			*o++ = (char)strtoul(hex, NULL, 16);
+			s += 3;
 		} else
 			*o++ = *s;
 	}
