@@ -1,0 +1,1 @@
+val () = print (TextIO.inputAll TextIO.stdIn);

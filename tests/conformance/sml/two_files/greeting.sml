@@ -1,0 +1,4 @@
+structure Greeting =
+struct
+  val message = "Hello from a module"
+end;

@@ -1,0 +1,3 @@
+use "greeting.sml";
+
+val () = print (Greeting.message ^ "\n");
