@@ -57,6 +57,9 @@ static const char usage[] =
     "                       warm-up job that primes them (TCG: costs ~100 ms per first job)\n"
     "  --slowdown F         scale internal timeouts, e.g. for slow emulation (default\n"
     "                       $RUNNERD_TEST_SLOWDOWN or 1)\n"
+    "  --guest-console DIR  append each language's guest consoles to DIR/LANG.console\n"
+    "                       (debugging; the guest writes what it likes there, so the files\n"
+    "                       grow without bound: default off, consoles discarded)\n"
     "  --verbose            debug logging\n"
     "  --help, --version\n";
 
@@ -70,6 +73,7 @@ struct options {
 	const char *images;
 	const char *languages;
 	const char *only;
+	const char *console_dir;
 	const char *qemu;
 	unsigned pool_min, pool_max, idle_s, max_vms, max_builds, queue_max, memory_mb, tb_size_mb;
 	double slowdown;
@@ -106,6 +110,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		O_IDLE,
 		O_MAX_VMS,
 		O_BUILDS,
+		O_CONSOLE,
 		O_QUEUE,
 		O_MEM,
 		O_TB,
@@ -133,6 +138,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"pool-idle-s", required_argument, NULL, O_IDLE},
 	    {"max-vms", required_argument, NULL, O_MAX_VMS},
 	    {"max-template-builds", required_argument, NULL, O_BUILDS},
+	    {"guest-console", required_argument, NULL, O_CONSOLE},
 	    {"memory-mb", required_argument, NULL, O_MEM},
 	    {"tb-size-mb", required_argument, NULL, O_TB},
 	    {"slowdown", required_argument, NULL, O_SLOW},
@@ -197,6 +203,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case O_ONLY:
 			o->only = optarg;
+			break;
+		case O_CONSOLE:
+			o->console_dir = optarg;
 			break;
 		case O_QEMU:
 			o->qemu = optarg;
@@ -349,6 +358,7 @@ int main(int argc, char **argv)
 	    .accel = accel,
 	    .accel_warning = reason,
 	    .only = o.only,
+	    .console_dir = o.console_dir,
 	    .pool_min = o.pool_min,
 	    .pool_max = o.pool_max,
 	    .max_vms = o.max_vms,

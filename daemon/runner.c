@@ -37,6 +37,7 @@ struct runner {
 	struct language *langs[RUNNER_MAX_LANGUAGES];
 	struct pool *pools[RUNNER_MAX_LANGUAGES];
 	char *images[RUNNER_MAX_LANGUAGES];
+	char *consoles[RUNNER_MAX_LANGUAGES];
 	unsigned n;
 	unsigned in_flight;
 };
@@ -154,6 +155,9 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 	for (unsigned i = 0; i < r->n; i++) {
 		const struct language *l = r->langs[i];
 		unsigned compile_s = l->compile_timeout_s ? l->compile_timeout_s : RUNNER_COMPILE_TIMEOUT_S;
+		if (cfg->console_dir &&
+		    asprintf(&r->consoles[i], "%s/%s.console", cfg->console_dir, l->name) < 0)
+			r->consoles[i] = NULL;
 		struct pool_config pc = {
 		    .lang = r->langs[i],
 		    .vmm = {.qemu = cfg->qemu,
@@ -163,7 +167,8 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 			    .memory_mb = l->memory_mb ? l->memory_mb : cfg->memory_mb,
 			    .vcpus = l->vcpus ? l->vcpus : 1,
 			    .tb_size_mb = cfg->tb_size_mb,
-			    .tsc_khz = cfg->tsc_khz},
+			    .tsc_khz = cfg->tsc_khz,
+			    .console_path = r->consoles[i]},
 		    .cache_dir = cfg->cache_dir,
 		    .qemu_version = r->qemu_version,
 		    .set = r->set,
@@ -358,6 +363,7 @@ void runner_free(struct runner *r)
 		pool_free(r->pools[i]);
 		language_free(r->langs[i]);
 		free(r->images[i]);
+		free(r->consoles[i]);
 	}
 	pool_set_free(r->set);
 	free(r->qemu_version);
