@@ -1,0 +1,4 @@
+while not eof(0)
+  line input "" a$
+  print a$
+wend

@@ -1,0 +1,3 @@
+: average ( sum n -- avg ) / ;
+
+10 0 average . cr

@@ -1,0 +1,1 @@
+: greet ( -- ) ." Hello from a module" cr ;

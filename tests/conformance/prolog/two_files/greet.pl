@@ -1,0 +1,3 @@
+:- module(greet, [greet/0]).
+
+greet :- format("Hello from a module~n").

@@ -1,0 +1,4 @@
+:- use_module(greet).
+:- initialization(main, main).
+
+main :- greet.
