@@ -35,7 +35,7 @@ static const char usage[] =
     "  --accel kvm|tcg|auto kvm refuses to start without working KVM; auto probes KVM and\n"
     "                       falls back to TCG (no isolation guarantee) with a warning (default auto)\n"
     "  --kernel PATH        guest kernel (default CACHE/kernel/vmlinux)\n"
-    "  --images DIR         language images LANG.erofs (default CACHE/images)\n"
+    "  --images DIR         images IMAGE.erofs, shared by languages (default CACHE/images)\n"
     "  --languages DIR      language definitions *.lang (default " RUNNERD_DATADIR "/languages,\n"
     "                       else the source tree's tools/languages)\n"
     "  --only LANGS         serve only these languages (comma separated)\n"

@@ -10,7 +10,7 @@
 
 struct runner_config {
 	const char *languages_dir; /* *.lang files */
-	const char *images_dir;	   /* LANG.erofs images */
+	const char *images_dir;	   /* IMAGE.erofs images, named by the languages */
 	const char *kernel;	   /* guest vmlinux */
 	const char *cache_dir;	   /* snapshot templates */
 	const char *qemu;	   /* qemu-system-x86_64 */

@@ -1,11 +1,11 @@
 /* pool.h: a per-language pool of paused, snapshot-restored VMs. The pool
  * first makes sure a valid template exists (loading it, or booting and
- * saving a fresh one when the inputs changed), then keeps `size` clones
- * restored and paused. Each request leases one clone (resume + job), the
- * clone is discarded after the run whatever happened, and a replacement is
- * restored in the background. Requests beyond the ready clones wait in a
- * bounded FIFO queue. Deadlines live here, on the host: when one passes,
- * the VMM is killed, whatever the agent does. */
+ * saving a fresh one when the inputs changed; when its set has a build
+ * slot), then keeps as many clones restored and paused as recent demand
+ * asks for, between min and max, within the set's global cap. Each request leases one clone (resume + job),
+ * the clone is discarded after the run whatever happened, and a replacement is restored in the background.
+ * Requests beyond the ready clones wait in a bounded FIFO queue. Deadlines live here, on the host: when one
+ * passes, the VMM is killed, whatever the agent does. */
 #pragma once
 
 #include <event2/event.h>

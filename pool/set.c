@@ -23,23 +23,48 @@ struct pool_set {
 	unsigned n_building;
 	struct pool *build_q[SET_MAX_POOLS]; /* borrowed: templates waiting to build */
 	unsigned build_q_len;
-	bool starved[SET_MAX_POOLS]; /* by index in pools: waits for a VM slot */
+	struct pool *starved[SET_MAX_POOLS]; /* borrowed: waiting for a VM slot, in asking order */
+	unsigned n_starved;
 	struct event *kick_ev;
 	uint64_t evictions, cap_waits;
 	bool closing; /* shutting down: start nothing */
 };
 
+static bool starved_has(const struct pool_set *set, const struct pool *pool)
+{
+	for (unsigned i = 0; i < set->n_starved; i++)
+		if (set->starved[i] == pool)
+			return true;
+	return false;
+}
+
+static void starved_remove(struct pool_set *set, const struct pool *pool)
+{
+	for (unsigned i = 0; i < set->n_starved; i++)
+		if (set->starved[i] == pool) {
+			memmove(&set->starved[i], &set->starved[i + 1],
+				(set->n_starved - i - 1) * sizeof(set->starved[0]));
+			set->n_starved--;
+			return;
+		}
+}
+
 static void set_kick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pool_set *set = arg;
 
-	/* Waiting requests first, then plain refills. */
+	/* In asking order, those with a waiting request first; each kicked
+	 * pool refills (and asks again, at the back, if it is still short). */
 	for (int pass = 0; pass < 2; pass++)
-		for (unsigned i = 0; i < set->n_pools && set->n_vms < set->cfg.max_vms; i++)
-			if (set->starved[i] && (pass == 1 || pool_has_waiting_jobs(set->pools[i]))) {
-				set->starved[i] = false;
-				pool_kick(set->pools[i]);
+		for (unsigned i = 0; i < set->n_starved && set->n_vms < set->cfg.max_vms;) {
+			struct pool *p = set->starved[i];
+			if (pass == 0 && !pool_has_waiting_jobs(p)) {
+				i++;
+				continue;
 			}
+			starved_remove(set, p);
+			pool_kick(p);
+		}
 }
 
 int pool_set_new(struct event_base *base, const struct pool_set_config *cfg, struct pool_set **ret)
@@ -107,11 +132,10 @@ void pool_set_remove(struct pool_set *set, struct pool *pool)
 	int i = set_index(set, pool);
 
 	build_q_remove(set, pool);
+	starved_remove(set, pool);
 	if (i < 0)
 		return;
 	memmove(&set->pools[i], &set->pools[i + 1], (set->n_pools - (unsigned)i - 1) * sizeof(set->pools[0]));
-	memmove(&set->starved[i], &set->starved[i + 1],
-		(set->n_pools - (unsigned)i - 1) * sizeof(set->starved[0]));
 	set->n_pools--;
 }
 
@@ -142,9 +166,8 @@ bool pool_set_take_vm(struct pool_set *set, struct pool *pool, bool for_job)
 		set->n_vms++;
 		return true;
 	}
-	int i = set_index(set, pool);
-	if (i >= 0 && !set->starved[i]) {
-		set->starved[i] = true;
+	if (!starved_has(set, pool) && set->n_starved < SET_MAX_POOLS) {
+		set->starved[set->n_starved++] = pool;
 		set->cap_waits++;
 	}
 	return false;
@@ -154,11 +177,8 @@ void pool_set_put_vm(struct pool_set *set)
 {
 	if (set->n_vms > 0)
 		set->n_vms--;
-	for (unsigned i = 0; i < set->n_pools && !set->closing; i++)
-		if (set->starved[i]) {
-			event_active(set->kick_ev, EV_TIMEOUT, 0);
-			break;
-		}
+	if (set->n_starved > 0 && !set->closing)
+		event_active(set->kick_ev, EV_TIMEOUT, 0);
 }
 
 static void set_start_builds(struct pool_set *set)

@@ -1,8 +1,10 @@
 /* set.h: what the pools of one runnerd share. Fifty languages must not
  * mean fifty pools each sized for a busy day, so the set holds the global
  * budget: at most max_vms VMs exist at once over all pools (paused,
- * restoring and running alike), and at most max_builds snapshot templates
- * are being built at a time. A pool asks the set before it starts a VMM
+ * restoring and running alike; template builds are not counted, they are
+ * bounded by max_builds), and at most max_builds snapshot templates are
+ * being built at a time (a rebuild after a template never restored is the
+ * one exception: it starts at once). A pool asks the set before it starts a VMM
  * and tells it when one is gone. When the cap is reached and a request is
  * waiting, an idle paused clone of the least recently used other language
  * is discarded to make room; prefill never evicts. */

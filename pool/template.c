@@ -2,10 +2,11 @@
  *
  * Directory layout: CACHE/snapshots/LANG-KEY/{ram,state,meta.json}, KEY
  * being the first 16 hex digits of the sha256 over the inputs. A build
- * happens in CACHE/snapshots/LANG-KEY.tmp and is renamed into place only
- * after meta.json is written, so a crash mid-build leaves nothing that
- * could be loaded. Directories of the same language with another key are
- * stale and are removed. */
+ * happens in CACHE/snapshots/LANG-KEY.tmp.PID (one per builder: runnerds
+ * may share a cache) and is renamed into place only after meta.json is
+ * written, so a crash mid-build leaves nothing that could be loaded.
+ * Directories of the same language with another key are stale and are
+ * removed, as are build directories whose builder is gone. */
 #include "template.h"
 
 #include <dirent.h>

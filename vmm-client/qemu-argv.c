@@ -164,7 +164,7 @@ int qemu_argv_build(const struct qemu_machine *m, char ***ret_argv)
 	}
 	add(&a, "-chardev");
 	if (m->console == QEMU_CONSOLE_FILE)
-		add(&a, "file,id=con,path=%s", m->console_path);
+		add(&a, "file,id=con,path=%s,append=on", m->console_path);
 	else if (m->console == QEMU_CONSOLE_STDOUT)
 		add(&a, "stdio,id=con");
 	else

@@ -137,7 +137,7 @@ static void tcg_boot(void)
 	m.tsc_khz = 0;
 	CHECK(qemu_argv_build(&m, &argv) == 0);
 	CHECK(strcmp(value(argv, "-accel", NULL), "tcg") == 0, "tcg boot: no tb-size when 0");
-	CHECK(strcmp(value(argv, "-chardev", "file"), "file,id=con,path=/tmp/console.log") == 0,
+	CHECK(strcmp(value(argv, "-chardev", "file"), "file,id=con,path=/tmp/console.log,append=on") == 0,
 	      "tcg boot: console to a file");
 	CHECK(!strstr(value(argv, "-append", NULL), "tsc"), "tcg boot: no TSC rate when unknown");
 	qemu_argv_free(argv);
