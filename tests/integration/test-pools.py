@@ -21,7 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import SLOW, Checks, Daemon, log  # noqa: E402
 
 LANGS = ("bash", "sh", "python")
-IDLE_S = 4
+# Long enough that no pool shrinks in the middle of a step, even slowed.
+IDLE_S = int(8 * SLOW)
 
 
 def health(d):
@@ -90,7 +91,7 @@ def main():
         def idle_costs_template_only():
             # The early request's pool may keep a clone; let it shrink.
             h = wait_for(lambda: (lambda h: h if h["vms"]["vms"] == 0 else None)(health(d)),
-                         (4 * IDLE_S + 30) * SLOW, "no VM at all")
+                         3 * IDLE_S + 60 * SLOW, "no VM at all")
             for name, p in h["pools"].items():
                 assert p["ready"] == 0 and p["restoring"] == 0 and p["busy"] == 0, (name, p)
             assert h["vmm_processes"] == 0, h
@@ -151,7 +152,7 @@ def main():
         c.run("never more VMs than the cap", cap_held)
 
         def shrinks_when_idle():
-            wait_for(lambda: health(d)["vms"]["vms"] == 0, (6 * IDLE_S + 30) * SLOW, "the pools to empty")
+            wait_for(lambda: health(d)["vms"]["vms"] == 0, 4 * IDLE_S + 60 * SLOW, "the pools to empty")
 
         c.run("pools shrink back to nothing when idle", shrinks_when_idle)
     except BaseException:
