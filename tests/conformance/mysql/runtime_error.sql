@@ -1,0 +1,3 @@
+CREATE TABLE t (x INT);
+INSERT INTO t VALUES (1);
+SELECT * FROM no_such_table;

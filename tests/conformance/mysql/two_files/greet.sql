@@ -1,0 +1,1 @@
+CREATE FUNCTION greeting() RETURNS TEXT RETURN 'Hello from a module';

@@ -1,0 +1,2 @@
+source greet.sql
+SELECT greeting() AS greeting;
