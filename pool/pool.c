@@ -537,13 +537,18 @@ static void pool_template_cb(const char *error, int ram_fd, int state_fd, void *
 
 static int pool_prepare_template(struct pool *p, bool force_rebuild)
 {
+	unsigned run_s = p->cfg.lang->run_timeout_s;
 	struct template_spec spec = {
 	    .lang = p->cfg.lang,
 	    .vmm = &p->cfg.vmm,
 	    .cache_dir = p->cfg.cache_dir,
 	    .qemu_version = p->cfg.qemu_version,
 	    .boot_timeout_ms = (uint32_t)(60000 * p->cfg.slowdown),
-	    .warm_timeout_ms = (uint32_t)(30000 * p->cfg.slowdown),
+	    /* The hello world gets the language's limits, never less than
+	     * 30 s: it is a first run, in a cold guest. */
+	    .warm_timeout_ms = (uint32_t)((run_s > 30 ? run_s : 30) * 1000 * p->cfg.slowdown),
+	    .compile_timeout_ms = p->cfg.compile_wall_ms,
+	    .memory_kb = p->cfg.lang->job_memory_mb * 1024u,
 	    .force_rebuild = force_rebuild,
 	};
 	p->status = POOL_STARTING;

@@ -204,13 +204,20 @@ static void saved_cb(struct vmm *vmm, const char *error, void *arg)
 static void ready_cb(struct vmm *vmm, void *arg)
 {
 	struct template_build *b = arg;
-	uint32_t ms = b->spec.warm_timeout_ms;
+	uint32_t ms = b->spec.warm_timeout_ms, compile_ms = b->spec.compile_timeout_ms;
 	struct job_file file;
 	struct job_request req;
 	struct jobspec_limits lim;
 
+	/* The hello world runs with the language's own limits, as a user's
+	 * program would; the deadline now covers it instead of the boot. */
+	jobspec_program(b->spec.lang->hello, ms, compile_ms ? compile_ms : ms, &file, &req, &lim);
+	if (b->spec.memory_kb)
+		req.memory_kb = b->spec.memory_kb;
+	uint64_t deadline = (uint64_t)ms + (compile_ms ? compile_ms : ms) + b->spec.boot_timeout_ms;
+	struct timeval tv = {(time_t)(deadline / 1000), (suseconds_t)(deadline % 1000) * 1000};
+	evtimer_add(b->timer, &tv);
 	/* The warm-up's entropy never reaches a user: every clone's job reseeds. */
-	jobspec_program(b->spec.lang->hello, ms, ms, &file, &req, &lim);
 	if (jobspec_send(vmm, &req, b->spec.lang, &lim) < 0)
 		template_finish(b, "could not send the warm-up job", -1);
 }

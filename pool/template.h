@@ -19,9 +19,11 @@ struct template_spec {
 	const struct vmm_config *vmm;
 	const char *cache_dir;
 	const char *qemu_version;
-	uint32_t boot_timeout_ms;
-	uint32_t warm_timeout_ms;
-	bool force_rebuild; /* ignore a cached template (it failed to restore) */
+	uint32_t boot_timeout_ms;    /* start -> the agent's HELLO (boot script included) */
+	uint32_t warm_timeout_ms;    /* the hello world's run step */
+	uint32_t compile_timeout_ms; /* its compile step (the language's limit) */
+	uint32_t memory_kb;	     /* each step's memory limit (the language's) */
+	bool force_rebuild;	     /* ignore a cached template (it failed to restore) */
 };
 
 struct template_build;
