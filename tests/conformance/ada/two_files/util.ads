@@ -1,0 +1,3 @@
+package Util is
+   function Greeting return String;
+end Util;

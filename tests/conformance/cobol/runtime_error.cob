@@ -1,0 +1,17 @@
+       IDENTIFICATION DIVISION.
+       PROGRAM-ID. MISSING.
+       ENVIRONMENT DIVISION.
+       INPUT-OUTPUT SECTION.
+       FILE-CONTROL.
+           SELECT DATA-FILE ASSIGN TO "no-such-file.txt"
+               ORGANIZATION IS LINE SEQUENTIAL.
+       DATA DIVISION.
+       FILE SECTION.
+       FD  DATA-FILE.
+       01  DATA-LINE       PIC X(80).
+       PROCEDURE DIVISION.
+           OPEN INPUT DATA-FILE
+           READ DATA-FILE
+           DISPLAY DATA-LINE
+           CLOSE DATA-FILE
+           STOP RUN.

@@ -1,0 +1,7 @@
+import std.conv;
+import std.stdio;
+
+void main()
+{
+    writeln(to!int("not a number"));
+}

@@ -1,0 +1,7 @@
+import std.stdio;
+
+void main()
+{
+    foreach (chunk; stdin.byChunk(4096))
+        stdout.rawWrite(chunk);
+}

@@ -1,0 +1,7 @@
+import std.stdio;
+import util;
+
+void main()
+{
+    writeln(greeting());
+}

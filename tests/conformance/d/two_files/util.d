@@ -1,0 +1,6 @@
+module util;
+
+string greeting()
+{
+    return "Hello from a module";
+}

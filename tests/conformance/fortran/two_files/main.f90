@@ -1,0 +1,5 @@
+program main
+    use util
+    implicit none
+    call greet()
+end program main

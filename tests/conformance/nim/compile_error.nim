@@ -1,0 +1,2 @@
+let n: int = "not a number"
+echo n

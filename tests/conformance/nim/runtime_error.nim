@@ -1,0 +1,4 @@
+import std/strutils
+
+let n = parseInt("not a number")
+echo n

@@ -1,0 +1,3 @@
+import util
+
+echo greeting()

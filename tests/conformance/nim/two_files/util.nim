@@ -1,0 +1,2 @@
+proc greeting*(): string =
+  "Hello from a module"

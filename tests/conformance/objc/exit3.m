@@ -1,0 +1,6 @@
+#import <stdlib.h>
+
+int main(void)
+{
+    exit(3);
+}

@@ -1,0 +1,5 @@
+#import <objc/Object.h>
+
+@interface Greeter : Object
++ (const char *)greeting;
+@end

@@ -1,0 +1,8 @@
+#import "Greeter.h"
+
+@implementation Greeter
++ (const char *)greeting
+{
+    return "Hello from a module";
+}
+@end

@@ -1,0 +1,4 @@
+program ExitThree;
+begin
+  Halt(3);
+end.

@@ -1,0 +1,10 @@
+program Echo;
+var
+  line: AnsiString;
+begin
+  while not Eof(Input) do
+  begin
+    ReadLn(line);
+    WriteLn(line);
+  end;
+end.

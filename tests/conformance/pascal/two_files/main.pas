@@ -1,0 +1,5 @@
+program Main;
+uses Util;
+begin
+  WriteLn(Greeting);
+end.

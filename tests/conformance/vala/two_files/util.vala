@@ -1,0 +1,5 @@
+namespace Util {
+    public string greeting () {
+        return "Hello from a module";
+    }
+}
