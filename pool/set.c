@@ -30,6 +30,17 @@ struct pool_set {
 	bool closing; /* shutting down: start nothing */
 };
 
+/* Removes pool from the array list[0..*n), keeping the order. */
+static void list_remove(struct pool **list, unsigned *n, const struct pool *pool)
+{
+	for (unsigned i = 0; i < *n; i++)
+		if (list[i] == pool) {
+			memmove(&list[i], &list[i + 1], (*n - i - 1) * sizeof(list[0]));
+			(*n)--;
+			return;
+		}
+}
+
 static bool starved_has(const struct pool_set *set, const struct pool *pool)
 {
 	for (unsigned i = 0; i < set->n_starved; i++)
@@ -40,13 +51,7 @@ static bool starved_has(const struct pool_set *set, const struct pool *pool)
 
 static void starved_remove(struct pool_set *set, const struct pool *pool)
 {
-	for (unsigned i = 0; i < set->n_starved; i++)
-		if (set->starved[i] == pool) {
-			memmove(&set->starved[i], &set->starved[i + 1],
-				(set->n_starved - i - 1) * sizeof(set->starved[0]));
-			set->n_starved--;
-			return;
-		}
+	list_remove(set->starved, &set->n_starved, pool);
 }
 
 static void set_kick_cb(evutil_socket_t fd, short what, void *arg)
@@ -102,14 +107,6 @@ void pool_set_free(struct pool_set *set)
 	free(set);
 }
 
-static int set_index(const struct pool_set *set, const struct pool *pool)
-{
-	for (unsigned i = 0; i < set->n_pools; i++)
-		if (set->pools[i] == pool)
-			return (int)i;
-	return -1;
-}
-
 void pool_set_add(struct pool_set *set, struct pool *pool)
 {
 	if (set->n_pools < SET_MAX_POOLS)
@@ -118,25 +115,14 @@ void pool_set_add(struct pool_set *set, struct pool *pool)
 
 static void build_q_remove(struct pool_set *set, struct pool *pool)
 {
-	for (unsigned i = 0; i < set->build_q_len; i++)
-		if (set->build_q[i] == pool) {
-			memmove(&set->build_q[i], &set->build_q[i + 1],
-				(set->build_q_len - i - 1) * sizeof(set->build_q[0]));
-			set->build_q_len--;
-			return;
-		}
+	list_remove(set->build_q, &set->build_q_len, pool);
 }
 
 void pool_set_remove(struct pool_set *set, struct pool *pool)
 {
-	int i = set_index(set, pool);
-
 	build_q_remove(set, pool);
 	starved_remove(set, pool);
-	if (i < 0)
-		return;
-	memmove(&set->pools[i], &set->pools[i + 1], (set->n_pools - (unsigned)i - 1) * sizeof(set->pools[0]));
-	set->n_pools--;
+	list_remove(set->pools, &set->n_pools, pool);
 }
 
 /* The idle clone to give up: from the pool, other than `for_pool`, whose
