@@ -69,6 +69,12 @@ def require_assets(languages):
         sys.exit(SKIP)
 
 
+def die_with_parent():
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class Daemon:
     """A private runnerd: its own socket and state dir, the shared cache."""
 
@@ -100,7 +106,10 @@ class Daemon:
 
     def start(self, wait=True):
         self.logf = open(self.logpath, "ab")
-        self.proc = subprocess.Popen(self.args, stdout=self.logf, stderr=subprocess.STDOUT)
+        # runnerd dies with the test (a test killed by its timeout must not
+        # leave a daemon and its VMs behind to disturb the next one).
+        self.proc = subprocess.Popen(self.args, stdout=self.logf, stderr=subprocess.STDOUT,
+                                     preexec_fn=die_with_parent)
         if wait:
             self.wait_ready()
 
