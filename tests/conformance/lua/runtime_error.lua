@@ -1,0 +1,2 @@
+local config = {}
+print(config.server.port)

@@ -1,0 +1,7 @@
+package Greet;
+use strict;
+use warnings;
+
+sub greeting { return "Hello from a module"; }
+
+1;

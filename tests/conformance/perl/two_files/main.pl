@@ -1,0 +1,6 @@
+use strict;
+use warnings;
+use lib '.';
+use Greet;
+
+print Greet::greeting(), "\n";

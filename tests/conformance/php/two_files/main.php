@@ -1,0 +1,4 @@
+<?php
+require __DIR__ . '/greet.php';
+
+echo greeting(), "\n";

@@ -1,0 +1,2 @@
+count = 0
+say "average:" 100 / count

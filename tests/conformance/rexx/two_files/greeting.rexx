@@ -1,0 +1,2 @@
+/* greeting: an external function */
+return "Hello from a module"

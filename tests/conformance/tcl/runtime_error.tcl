@@ -1,0 +1,2 @@
+set config [dict create name demo]
+puts [dict get $config port]

@@ -1,0 +1,3 @@
+proc greeting {} {
+    return "Hello from a module"
+}
