@@ -1,0 +1,2 @@
+config = {"name": "demo"}
+print(config["port"])

@@ -1,0 +1,2 @@
+my %config = name => "demo", port => "eighty";
+say %config<port>.Int + 1;

@@ -1,0 +1,3 @@
+unit module Greet;
+
+sub greeting is export { "Hello from a module" }

@@ -1,0 +1,4 @@
+use lib '.';
+use Greet;
+
+say greeting();

@@ -1,0 +1,2 @@
+config = { name: "demo" }
+puts config[:port].succ

@@ -1,0 +1,3 @@
+def greeting
+  "Hello from a module"
+end
