@@ -1,0 +1,2 @@
+n = "not a number".to_i
+puts n

@@ -1,0 +1,5 @@
+module Util
+  def self.greeting : String
+    "Hello from a module"
+  end
+end
