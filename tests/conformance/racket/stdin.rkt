@@ -1,4 +1,4 @@
 #lang racket/base
 (require racket/port)
 
-(write-string (port->string (current-input-port)))
+(copy-port (current-input-port) (current-output-port))

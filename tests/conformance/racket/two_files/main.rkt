@@ -1,4 +1,4 @@
 #lang racket/base
-(require "greeting.rkt")
+(require "greet.rkt")
 
 (displayln (greeting))

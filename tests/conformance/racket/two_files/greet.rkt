@@ -1,0 +1,5 @@
+#lang racket/base
+(provide greeting)
+
+(define (greeting)
+  "Hello from a module")

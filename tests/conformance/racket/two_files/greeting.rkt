@@ -1,4 +1,0 @@
-#lang racket/base
-(provide greeting)
-
-(define (greeting) "Hello from a module")
