@@ -87,18 +87,10 @@ int services_boot(unsigned timeout_s)
 bool services_owns(pid_t pid)
 {
 	char path[64], buf[256];
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (sys_read_file(path, buf, sizeof buf) <= 0)
 		return false;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
 	/* cgroup v2 only: one line "0::/services" (or below it). */
 	return strncmp(buf, "0::/services\n", 13) == 0 || strncmp(buf, "0::/services/", 13) == 0;
 }

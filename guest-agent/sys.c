@@ -160,24 +160,33 @@ int sys_reap(pid_t pid, int *ret_status)
 	return found;
 }
 
+int sys_read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	int e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	buf[n] = 0;
+	return (int)n;
+}
+
 /* Whether pid is a kernel thread: a child of kthreadd (pid 2), or it. */
 static bool kernel_thread(pid_t pid)
 {
 	char path[64], buf[512];
-	int fd, ppid = 0;
-	ssize_t n;
+	int ppid = 0;
 
 	if (pid == 2)
 		return true;
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (sys_read_file(path, buf, sizeof buf) <= 0)
 		return false;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
 	const char *rp = strrchr(buf, ')');
 	if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
 		return false;

@@ -31,5 +31,7 @@ void sys_kill_all(void);
  * *ret_status and returns 1, otherwise 0. */
 int sys_reap(pid_t pid, int *ret_status);
 
+/* Reads a small file into buf, NUL-terminated: its length, or -errno. */
+int sys_read_file(const char *path, char *buf, size_t size);
 /* Writes a short string to a file (cgroup and sysctl knobs). */
 int sys_write_file(int dirfd, const char *path, const char *s);
