@@ -83,6 +83,17 @@ static char *image_version(const char *images_dir, const struct language *l)
 	return v;
 }
 
+/* The guest a language's VMs get: its own size, else the daemon's. */
+static unsigned guest_memory_mb(const struct runner_config *cfg, const struct language *l)
+{
+	return l->memory_mb ? l->memory_mb : cfg->memory_mb;
+}
+
+static unsigned guest_vcpus(const struct language *l)
+{
+	return l->vcpus ? l->vcpus : 1;
+}
+
 int runner_new(struct event_base *base, const struct runner_config *cfg, struct runner **ret,
 	       char **ret_error)
 {
@@ -164,8 +175,8 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 			    .kernel = cfg->kernel,
 			    .image = r->images[i],
 			    .accel = cfg->accel,
-			    .memory_mb = l->memory_mb ? l->memory_mb : cfg->memory_mb,
-			    .vcpus = l->vcpus ? l->vcpus : 1,
+			    .memory_mb = guest_memory_mb(cfg, l),
+			    .vcpus = guest_vcpus(l),
 			    .tb_size_mb = cfg->tb_size_mb,
 			    .tsc_khz = cfg->tsc_khz,
 			    .console_path = r->consoles[i]},
@@ -246,11 +257,11 @@ static json_t *runner_languages(void *ctx)
 		json_t *aliases = json_array();
 		for (char *const *a = l->aliases; *a; a++)
 			json_array_append_new(aliases, json_string(*a));
-		json_t *o = json_pack(
-		    "{s:s,s:o,s:s,s:s?,s:b,s:s,s:i,s:i}", "name", l->name, "aliases", aliases, "file",
-		    l->file, "version", l->version, "compiled", language_compiled(l), "status",
-		    pool_status_to_string(pool_get_status(r->pools[i])), "memory_mb",
-		    l->memory_mb ? l->memory_mb : r->cfg.memory_mb, "vcpus", l->vcpus ? l->vcpus : 1);
+		json_t *o =
+		    json_pack("{s:s,s:o,s:s,s:s?,s:b,s:s,s:i,s:i}", "name", l->name, "aliases", aliases,
+			      "file", l->file, "version", l->version, "compiled", language_compiled(l),
+			      "status", pool_status_to_string(pool_get_status(r->pools[i])), "memory_mb",
+			      guest_memory_mb(&r->cfg, l), "vcpus", guest_vcpus(l));
 		if (pool_template_ms(r->pools[i]) > 0)
 			json_object_set_new(o, "template_ms", json_real(pool_template_ms(r->pools[i])));
 		json_array_append_new(arr, o);
@@ -309,7 +320,7 @@ static int runner_execute(void *ctx, struct job_request *req, service_done_cb do
 	}
 	if (!req->memory_set && l->job_memory_mb)
 		req->memory_kb = l->job_memory_mb * 1024u;
-	unsigned guest_mb = l->memory_mb ? l->memory_mb : r->cfg.memory_mb;
+	unsigned guest_mb = guest_memory_mb(&r->cfg, l);
 	if (req->memory_kb > (guest_mb - 32) * 1024u)
 		req->memory_kb = (guest_mb - 32) * 1024u;
 	struct service_exec *e = calloc(1, sizeof(*e));
