@@ -9,6 +9,7 @@
  * removed, as are build directories whose builder is gone. */
 #include "template.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +27,34 @@
 #include "sha256.h"
 #include "snapshot.h"
 
+/* The life of a build, one enum changed only by template_set_state():
+ *
+ *   KEYED --cached inputs match--> LOADING --files check out--> DONE
+ *     |                               |
+ *     | no usable template            | damaged: deleted
+ *     v                               v
+ *   BOOTING <-------------------------+
+ *     | HELLO
+ *     v
+ *   WARMING --hello world passes--> SAVING --stored--> DONE
+ *
+ *   KEYED, LOADING, BOOTING, WARMING, SAVING --error, timeout, VM failure--> FAILED
+ *
+ * KEYED is where template_prepare() leaves it. DONE and FAILED are final:
+ * the owner's callback has run, once. What each state does is tabled in
+ * docs/design.md ("The snapshot template"). */
+enum template_state {
+	TEMPLATE_KEYED,	  /* template_prepare(): key computed, stale directories removed */
+	TEMPLATE_LOADING, /* a cached template with our inputs is verified and loaded from the loop */
+	TEMPLATE_BOOTING, /* vmm_boot() into the build directory; waiting for HELLO */
+	TEMPLATE_WARMING, /* the language's hello world runs */
+	TEMPLATE_SAVING,  /* vmm_save(): device state into the build directory */
+	TEMPLATE_DONE,	  /* the callback got the two memfds */
+	TEMPLATE_FAILED,  /* the callback got the error */
+};
+
 struct template_build {
+	enum template_state state;
 	struct event_base *base;
 	struct template_spec spec;
 	template_done_cb cb;
@@ -40,8 +68,38 @@ struct template_build {
 	char *error;
 	json_t *meta; /* owned: the inputs, written as meta.json */
 	int state_fd;
-	bool done;
 };
+
+static bool template_transition_valid(enum template_state from, enum template_state to)
+{
+	switch (from) {
+	case TEMPLATE_KEYED:
+		return to == TEMPLATE_LOADING || to == TEMPLATE_BOOTING || to == TEMPLATE_FAILED;
+	case TEMPLATE_LOADING:
+		return to == TEMPLATE_DONE || to == TEMPLATE_BOOTING || to == TEMPLATE_FAILED;
+	case TEMPLATE_BOOTING:
+		return to == TEMPLATE_WARMING || to == TEMPLATE_FAILED;
+	case TEMPLATE_WARMING:
+		return to == TEMPLATE_SAVING || to == TEMPLATE_FAILED;
+	case TEMPLATE_SAVING:
+		return to == TEMPLATE_DONE || to == TEMPLATE_FAILED;
+	case TEMPLATE_DONE:
+	case TEMPLATE_FAILED:
+		return false;
+	}
+	return false;
+}
+
+static void template_set_state(struct template_build *b, enum template_state to)
+{
+	assert(template_transition_valid(b->state, to));
+	b->state = to;
+}
+
+static bool template_final(const struct template_build *b)
+{
+	return b->state == TEMPLATE_DONE || b->state == TEMPLATE_FAILED;
+}
 
 static void rm_rf(const char *dir)
 {
@@ -65,9 +123,8 @@ static void rm_rf(const char *dir)
  * on) on success, else an error. */
 static void template_finish(struct template_build *b, const char *error, int ram_fd)
 {
-	if (b->done)
+	if (template_final(b))
 		return;
-	b->done = true;
 	event_del(b->timer);
 	vmm_free(b->vmm);
 	b->vmm = NULL;
@@ -82,6 +139,7 @@ static void template_finish(struct template_build *b, const char *error, int ram
 	}
 	if (error)
 		rm_rf(b->tmpdir);
+	template_set_state(b, error ? TEMPLATE_FAILED : TEMPLATE_DONE);
 	b->cb(error, ram_fd, state_fd, b->userdata);
 }
 
@@ -149,9 +207,24 @@ static void remove_stale(const char *snapdir, const char *lang, const char *keep
 	closedir(d);
 }
 
+/* One timer covers the build: boot, then the hello world, then the save. */
 static void timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
-	template_finish(arg, "template VM did not become ready in time", -1);
+	struct template_build *b = arg;
+
+	switch (b->state) {
+	case TEMPLATE_BOOTING:
+		template_finish(b, "template VM did not become ready in time", -1);
+		return;
+	case TEMPLATE_WARMING:
+		template_finish(b, "the template's hello world did not finish in time", -1);
+		return;
+	case TEMPLATE_SAVING:
+		template_finish(b, "saving the template did not finish in time", -1);
+		return;
+	default:
+		return; /* KEYED and LOADING arm no timeout; DONE and FAILED deleted it */
+	}
 }
 
 static void saved_cb(struct vmm *vmm, const char *error, void *arg)
@@ -209,6 +282,9 @@ static void ready_cb(struct vmm *vmm, void *arg)
 	struct job_request req;
 	struct jobspec_limits lim;
 
+	if (b->state != TEMPLATE_BOOTING)
+		return;
+	template_set_state(b, TEMPLATE_WARMING);
 	/* The hello world runs with the language's own limits, as a user's
 	 * program would; the deadline now covers it instead of the boot. */
 	jobspec_program(b->spec.lang->hello, ms, compile_ms ? compile_ms : ms, &file, &req, &lim);
@@ -228,6 +304,8 @@ static void result_cb(struct vmm *vmm, const struct rd_result *res, void *arg)
 	const struct language *lang = b->spec.lang;
 	char path[4700];
 
+	if (b->state != TEMPLATE_WARMING)
+		return;
 	if (!res->run.present || res->run.exit_code != 0 || res->run.out_len != strlen(lang->hello_output) ||
 	    memcmp(res->run.out, lang->hello_output, res->run.out_len) != 0) {
 		const struct rd_step_result *s = res->run.present ? &res->run : &res->compile;
@@ -242,13 +320,18 @@ static void result_cb(struct vmm *vmm, const struct rd_result *res, void *arg)
 	}
 	snprintf(path, sizeof(path), "%s/state", b->tmpdir);
 	b->state_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (b->state_fd < 0 || vmm_save(vmm, b->state_fd, saved_cb, b) < 0)
+	if (b->state_fd < 0 || vmm_save(vmm, b->state_fd, saved_cb, b) < 0) {
 		template_finish(b, "could not save the template state", -1);
+		return;
+	}
+	template_set_state(b, TEMPLATE_SAVING);
 }
 
 static void failed_cb(struct vmm *vmm, const char *why, void *arg)
 {
 	struct template_build *b = arg;
+	if (template_final(b))
+		return;
 	free(b->error);
 	if (asprintf(&b->error, "template VM failed: %s", why) < 0)
 		b->error = NULL;
@@ -380,6 +463,7 @@ static int template_start_build(struct template_build *b)
 	r = vmm_boot(b->base, b->spec.vmm, ram, &template_vmm_cbs, b, &b->vmm);
 	if (r < 0)
 		return r;
+	template_set_state(b, TEMPLATE_BOOTING);
 	struct timeval tv = {b->spec.boot_timeout_ms / 1000, (b->spec.boot_timeout_ms % 1000) * 1000};
 	evtimer_add(b->timer, &tv);
 	return 0;
@@ -429,6 +513,7 @@ int template_prepare(struct event_base *base, const struct template_spec *spec, 
 		/* Verified and loaded from the loop, so the owner's callback never
 		 * runs inside template_prepare(). */
 		json_decref(files);
+		template_set_state(b, TEMPLATE_LOADING);
 		struct timeval now = {0, 0};
 		event_assign(b->timer, base, -1, 0, load_cached_cb, b);
 		evtimer_add(b->timer, &now);
@@ -455,7 +540,7 @@ void template_build_free(struct template_build *b)
 		close(b->state_fd);
 	if (b->timer)
 		event_free(b->timer);
-	if (!b->done && b->tmpdir[0])
+	if (!template_final(b) && b->tmpdir[0])
 		rm_rf(b->tmpdir);
 	json_decref(b->meta);
 	free(b->error);

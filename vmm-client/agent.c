@@ -13,27 +13,29 @@ void vmm_agent_frame_cb(struct channel *ch, const struct rd_frame_hdr *hdr, cons
 {
 	struct vmm *v = arg;
 
+	if (v->state == VMM_FAILED || v->state == VMM_DYING)
+		return; /* the owner knows already; nothing more reaches it */
 	switch (hdr->type) {
 	case RD_FRAME_HELLO:
-		if (v->kind != VMM_BOOT || v->ready) {
+		if (v->state != VMM_BOOTING) {
 			vmm_fail(v, "agent sent an unexpected HELLO");
 			return;
 		}
-		v->ready = true;
+		vmm_set_state(v, VMM_IDLE);
 		v->cbs->ready(v, v->userdata);
 		return;
 	case RD_FRAME_ACK:
-		if (hdr->id != v->job_id || hdr->id == 0 || v->job_acked) {
+		if (v->state != VMM_JOB_SENT || hdr->id != v->job_id) {
 			vmm_fail(v, "agent acknowledged an unknown job, or twice");
 			return;
 		}
-		v->job_acked = true;
+		vmm_set_state(v, VMM_JOB_RUNNING);
 		if (v->cbs->ack)
 			v->cbs->ack(v, v->userdata);
 		return;
 	case RD_FRAME_RESULT: {
 		struct rd_result res;
-		if (hdr->id != v->job_id || hdr->id == 0) {
+		if ((v->state != VMM_JOB_SENT && v->state != VMM_JOB_RUNNING) || hdr->id != v->job_id) {
 			vmm_fail(v, "agent answered an unknown job");
 			return;
 		}
@@ -42,6 +44,7 @@ void vmm_agent_frame_cb(struct channel *ch, const struct rd_frame_hdr *hdr, cons
 			return;
 		}
 		v->job_id = 0; /* exactly one result per job */
+		vmm_set_state(v, VMM_IDLE);
 		v->cbs->result(v, &res, v->userdata);
 		return;
 	}
@@ -80,15 +83,15 @@ int vmm_send_job(struct vmm *v, const struct rd_job *job, size_t budget)
 	struct rd_buf buf;
 	int r;
 
-	if (v->failed)
-		return -ENOTCONN;
+	if (v->state != VMM_IDLE)
+		return v->state == VMM_FAILED || v->state == VMM_DYING ? -ENOTCONN : -EBUSY;
 	rd_buf_init(&buf, RD_FRAME_MAX + RD_FRAME_HDR_SIZE);
 	if (++next_job_id == 0)
 		next_job_id = 1;
 	r = rd_job_encode(job, next_job_id, &buf);
 	if (r >= 0) {
 		v->job_id = next_job_id;
-		v->job_acked = false;
+		vmm_set_state(v, VMM_JOB_SENT);
 		channel_set_budget(v->chan, budget);
 		r = channel_send(v->chan, buf.data, buf.len);
 	}

@@ -6,6 +6,7 @@
  * owner's ready callback follows its completion. */
 #include "vmm-internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,10 +16,12 @@ static json_t *migrate_caps(void)
 			 "state", 1, "capability", "events", "state", 1);
 }
 
+/* SAVING ends, with or without error; the VMM is IDLE (and paused) again. */
 static void save_done(struct vmm *v, const char *error)
 {
 	vmm_done_cb cb = v->save_cb;
 	v->save_cb = NULL;
+	vmm_set_state(v, VMM_IDLE);
 	cb(v, error, v->save_userdata);
 }
 
@@ -26,36 +29,38 @@ void vmm_migrate_event(struct vmm *v, json_t *data)
 {
 	const char *status = json_string_value(json_object_get(data, "status"));
 
-	if (!v->migrating || !status)
+	if (!status)
 		return;
-	if (strcmp(status, "completed") == 0) {
-		v->migrating = false;
-		if (v->kind == VMM_RESTORE && !v->ready) {
-			v->ready = true;
+	bool completed = strcmp(status, "completed") == 0;
+	bool failed = strcmp(status, "failed") == 0 || strcmp(status, "cancelled") == 0;
+	switch (v->state) {
+	case VMM_RESTORING:
+		if (completed) {
+			vmm_set_state(v, VMM_IDLE);
 			v->cbs->ready(v, v->userdata);
-		} else if (v->save_cb)
-			save_done(v, NULL);
-	} else if (strcmp(status, "failed") == 0 || strcmp(status, "cancelled") == 0) {
-		v->migrating = false;
-		if (v->save_cb)
-			save_done(v, "migration failed");
-		else
+		} else if (failed)
 			vmm_fail(v, "incoming migration failed");
+		return;
+	case VMM_SAVING:
+		if (completed || failed)
+			save_done(v, completed ? NULL : "migration failed");
+		return;
+	default:
+		return; /* progress events, or a migration nobody waits for */
 	}
 }
 
+/* The reply to a command of a save or a restore: an error ends a save with
+ * that error and fails a restore. */
 static void vmm_qmp_must_succeed_cb(struct qmp *qmp, json_t *ret, const char *error, void *arg)
 {
 	struct vmm *v = arg;
-	if (v->freeing)
+	if (!error || v->state == VMM_DYING)
 		return;
-	if (error) {
-		if (v->save_cb) {
-			v->migrating = false;
-			save_done(v, error);
-		} else
-			vmm_fail(v, error);
-	}
+	if (v->state == VMM_SAVING)
+		save_done(v, error);
+	else
+		vmm_fail(v, error);
 }
 
 int vmm_migrate_incoming(struct vmm *v, int state_fd)
@@ -64,7 +69,6 @@ int vmm_migrate_incoming(struct vmm *v, int state_fd)
 	int r;
 
 	snprintf(uri, sizeof(uri), "fd:%d", state_fd);
-	v->migrating = true;
 	r = qmp_execute(v->qmp, "migrate-set-capabilities", migrate_caps(), -1, vmm_qmp_must_succeed_cb, v);
 	if (r >= 0)
 		r = qmp_execute(v->qmp, "migrate-incoming", json_pack("{s:s}", "uri", uri), -1,
@@ -79,7 +83,7 @@ static void vmm_save_caps_cb(struct qmp *qmp, json_t *ret, const char *error, vo
 	struct vmm *v = arg;
 	int r;
 
-	if (error) {
+	if (error || v->state != VMM_SAVING) { /* the save already ended (stop failed) */
 		vmm_qmp_must_succeed_cb(qmp, ret, error, arg);
 		return;
 	}
@@ -96,16 +100,18 @@ int vmm_save(struct vmm *v, int state_fd, vmm_done_cb cb, void *userdata)
 {
 	int r;
 
+	if (v->state != VMM_IDLE)
+		return v->state == VMM_FAILED || v->state == VMM_DYING ? -ENOTCONN : -EBUSY;
 	v->save_cb = cb;
 	v->save_userdata = userdata;
 	v->save_fd = state_fd;
-	v->migrating = true;
+	vmm_set_state(v, VMM_SAVING);
 	r = qmp_execute(v->qmp, "stop", NULL, -1, vmm_qmp_must_succeed_cb, v);
 	if (r >= 0)
 		r = qmp_execute(v->qmp, "migrate-set-capabilities", migrate_caps(), -1, vmm_save_caps_cb, v);
 	if (r < 0) {
 		v->save_cb = NULL;
-		v->migrating = false;
+		vmm_set_state(v, VMM_IDLE);
 	}
 	return r;
 }

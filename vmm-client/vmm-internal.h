@@ -10,17 +10,13 @@
 
 #include "channel.h"
 #include "qmp.h"
+#include "vmm-state.h"
 #include "vmm.h"
-
-enum vmm_kind {
-	VMM_BOOT,
-	VMM_RESTORE,
-};
 
 struct vmm {
 	struct vmm *next_dying; /* on the reaper list after vmm_free() */
 	char id[24];
-	enum vmm_kind kind;
+	enum vmm_state state; /* changed only by vmm_set_state() */
 	pid_t pid;
 	int pidfd;
 	struct event *exit_ev;
@@ -28,18 +24,17 @@ struct vmm {
 	struct channel *chan;
 	const struct vmm_callbacks *cbs;
 	void *userdata;
-	bool ready;
-	bool failed;
-	bool freeing;	/* in vmm_free(): pending QMP replies only release what they hold */
-	bool migrating; /* vmm_save() or restore waiting for MIGRATION completed */
-	vmm_done_cb save_cb;
-	int save_fd; /* borrowed, for getfd */
+	vmm_done_cb save_cb; /* SAVING */
+	int save_fd;	     /* borrowed, for getfd */
 	void *save_userdata;
-	uint32_t job_id;
-	bool job_acked; /* exactly one ACK per job */
+	uint32_t job_id; /* JOB_SENT, JOB_RUNNING */
 };
 
-/* vmm.c: tells the owner once (failed callback); the VMM is unusable after. */
+/* vmm.c: the one function that changes v->state (asserts the move). */
+void vmm_set_state(struct vmm *v, enum vmm_state to);
+
+/* vmm.c: moves to FAILED and tells the owner once (failed callback); the
+ * VMM is unusable after. No-op when FAILED or DYING already. */
 void vmm_fail(struct vmm *v, const char *why);
 
 /* reaper.c: v->pid and v->pidfd were just spawned. Counts the process and

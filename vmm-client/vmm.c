@@ -7,6 +7,7 @@
  * live next door. */
 #include "vmm-internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,11 +21,17 @@
 
 static uint64_t vmm_serial;
 
+void vmm_set_state(struct vmm *v, enum vmm_state to)
+{
+	assert(vmm_state_transition_valid(v->state, to));
+	v->state = to;
+}
+
 void vmm_fail(struct vmm *v, const char *why)
 {
-	if (v->failed)
+	if (v->state == VMM_FAILED || v->state == VMM_DYING)
 		return;
-	v->failed = true;
+	vmm_set_state(v, VMM_FAILED);
 	if (v->cbs->failed)
 		v->cbs->failed(v, why, v->userdata);
 }
@@ -67,12 +74,12 @@ static void vmm_qmp_closed_cb(struct qmp *qmp, const char *why, void *arg)
 	vmm_fail(arg, why);
 }
 
-static struct vmm *vmm_alloc(enum vmm_kind kind, const struct vmm_callbacks *cbs, void *userdata)
+static struct vmm *vmm_alloc(enum vmm_state first, const struct vmm_callbacks *cbs, void *userdata)
 {
 	struct vmm *v = calloc(1, sizeof(*v));
 	if (!v)
 		return NULL;
-	v->kind = kind;
+	v->state = first;
 	v->pidfd = -1;
 	v->cbs = cbs;
 	v->userdata = userdata;
@@ -145,7 +152,7 @@ int vmm_boot(struct event_base *base, const struct vmm_config *cfg, const char *
 	     const struct vmm_callbacks *cbs, void *userdata, struct vmm **ret)
 {
 	struct qemu_machine m;
-	struct vmm *v = vmm_alloc(VMM_BOOT, cbs, userdata);
+	struct vmm *v = vmm_alloc(VMM_BOOTING, cbs, userdata);
 	if (!v)
 		return -ENOMEM;
 	machine_from_config(cfg, &m);
@@ -163,7 +170,7 @@ int vmm_restore(struct event_base *base, const struct vmm_config *cfg, int ram_f
 {
 	struct qemu_machine m;
 	char state_path[64];
-	struct vmm *v = vmm_alloc(VMM_RESTORE, cbs, userdata);
+	struct vmm *v = vmm_alloc(VMM_RESTORING, cbs, userdata);
 	if (!v)
 		return -ENOMEM;
 
@@ -206,7 +213,7 @@ static void vmm_op_reply_cb(struct qmp *qmp, json_t *ret, const char *error, voi
 {
 	struct vmm_op op = *(struct vmm_op *)arg;
 	free(arg);
-	if (!op.vmm->freeing) /* the owner discarded the VMM: no answer */
+	if (op.vmm->state != VMM_DYING) /* the owner discarded the VMM: no answer */
 		op.cb(op.vmm, error, op.userdata);
 }
 
@@ -246,8 +253,7 @@ void vmm_free(struct vmm *v)
 {
 	if (!v)
 		return;
-	v->failed = true; /* no callbacks from here on */
-	v->freeing = true;
+	vmm_set_state(v, VMM_DYING); /* no callbacks from here on */
 	qmp_free(v->qmp);
 	v->qmp = NULL;
 	channel_free(v->chan);
