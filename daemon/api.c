@@ -571,27 +571,8 @@ static json_t *ms_from_us(uint64_t us)
 	return json_real((double)us / 1000.0);
 }
 
-/* Response fields:
- *   status            job_status_to_string(): ok, compile_error, timeout,
- *                     compile_timeout, memory_limit, sandbox_error, cancelled
- *   exit_code         int | null (null when killed by a signal or never run;
- *                     124 when the run or compile step timed out)
- *   signal, signal_name   int | null, "SIGKILL" | null
- *   timed_out, oom    bool
- *   stdout, stderr    text with *_lossy flags, or stdout_b64/stderr_b64
- *   stdout_truncated, stderr_truncated   bool: the output limit was hit
- *   limits_hit        names of the run step's limits that were hit: wall,
- *                     cpu, memory, stdout, stderr, pids, fsize (the compile
- *                     object has its own)
- *   compile           {exit_code, signal, signal_name, stdout.., stderr..,
- *                      wall_time_ms, cpu_time_ms} | null
- *   exec_time_ms, cpu_time_ms, memory_kb   of the run step
- *   wall_time_ms      arrival -> result, in the daemon
- *   timings           {queue_ms, resume_ms, handoff_ms, setup_ms, startup_ms,
- *                      total_ms} as floats with microsecond precision
- *   limits            {timeout, cpu_time, memory_mb, output_limit}: applied,
- *                     after clamping
- *   request_id, vm_id, message (only when set) */
+/* The response body: its fields are documented in docs/api.md
+ * ("POST /api/v1/execute"); keep the two in step. */
 json_t *api_render_result(const struct job_request *req, const struct job_result *res)
 {
 	const struct job_step *run = &res->run, *comp = &res->compile;

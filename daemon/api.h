@@ -4,23 +4,9 @@
  * monotonic clock for the request id and arrival time), so hostile input is
  * unit tested and fuzzed here; daemon/http.c only moves bytes.
  *
- * Request body (one JSON object, at most max_body_bytes, nesting <= 32):
- *   language     string, required: name or alias, [A-Za-z0-9._+-]{1,64}
- *   code         string: the program as UTF-8 text without NUL      } exactly
- *   code_b64     string: the program as strict base64, byte-exact    } one
- *   stdin        string (NUL allowed) | stdin_b64: base64, <= max_stdin_bytes
- *   files        array of {name, content | content_b64}, <= max_files; names
- *                per rd_file_name_valid(), unique, never the program's name;
- *                content like code (no NUL; use content_b64 for binary)
- *   timeout      number, seconds, > 0: wall limit of the run step
- *   cpu_time     number, seconds, > 0: cpu limit (default: the timeout)
- *   memory_mb    integer > 0
- *   output_limit integer > 0: bytes per stream (stdout, stderr)
- *   encoding     "utf-8" (default) | "base64": how stdout/stderr come back
- * Unknown fields and wrong types are errors naming the field. Limits above
- * the configured maxima are clamped to them, not rejected; the response's
- * "limits" object shows what was applied. code + files together are bounded
- * by max_source_bytes. */
+ * The request and response fields, their types, defaults and maxima are
+ * documented once, in docs/api.md ("POST /api/v1/execute"); this file
+ * only says how the code holds them. */
 #pragma once
 
 #include <jansson.h>
