@@ -70,29 +70,22 @@ struct template_build {
 	int state_fd;
 };
 
-static bool template_transition_valid(enum template_state from, enum template_state to)
-{
-	switch (from) {
-	case TEMPLATE_KEYED:
-		return to == TEMPLATE_LOADING || to == TEMPLATE_BOOTING || to == TEMPLATE_FAILED;
-	case TEMPLATE_LOADING:
-		return to == TEMPLATE_DONE || to == TEMPLATE_BOOTING || to == TEMPLATE_FAILED;
-	case TEMPLATE_BOOTING:
-		return to == TEMPLATE_WARMING || to == TEMPLATE_FAILED;
-	case TEMPLATE_WARMING:
-		return to == TEMPLATE_SAVING || to == TEMPLATE_FAILED;
-	case TEMPLATE_SAVING:
-		return to == TEMPLATE_DONE || to == TEMPLATE_FAILED;
-	case TEMPLATE_DONE:
-	case TEMPLATE_FAILED:
-		return false;
-	}
-	return false;
-}
+#define TO(s) (1u << (s))
+
+/* Where each state may go. */
+static const unsigned template_moves[] = {
+    [TEMPLATE_KEYED] = TO(TEMPLATE_LOADING) | TO(TEMPLATE_BOOTING) | TO(TEMPLATE_FAILED),
+    [TEMPLATE_LOADING] = TO(TEMPLATE_DONE) | TO(TEMPLATE_BOOTING) | TO(TEMPLATE_FAILED),
+    [TEMPLATE_BOOTING] = TO(TEMPLATE_WARMING) | TO(TEMPLATE_FAILED),
+    [TEMPLATE_WARMING] = TO(TEMPLATE_SAVING) | TO(TEMPLATE_FAILED),
+    [TEMPLATE_SAVING] = TO(TEMPLATE_DONE) | TO(TEMPLATE_FAILED),
+    [TEMPLATE_DONE] = 0,
+    [TEMPLATE_FAILED] = 0,
+};
 
 static void template_set_state(struct template_build *b, enum template_state to)
 {
-	assert(template_transition_valid(b->state, to));
+	assert(template_moves[b->state] & TO(to));
 	b->state = to;
 }
 

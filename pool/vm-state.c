@@ -1,40 +1,29 @@
 /* vm-state.c: the transition table of enum vm_state. */
 #include "vm-state.h"
 
+#define TO(s) (1u << (s))
+
+/* Where each state may go. */
+static const unsigned vm_moves[] = {
+    [VM_RESTORING] = TO(VM_WARMING) | TO(VM_READY) | TO(VM_DISCARDED),
+    [VM_WARMING] = TO(VM_READY) | TO(VM_DISCARDED),
+    [VM_READY] = TO(VM_LEASED) | TO(VM_DISCARDED),
+    [VM_LEASED] = TO(VM_RUNNING) | TO(VM_DISCARDED),
+    [VM_RUNNING] = TO(VM_DISCARDED),
+    [VM_DISCARDED] = 0,
+};
+
+static const char *const vm_state_names[] = {
+    [VM_RESTORING] = "restoring", [VM_WARMING] = "warming", [VM_READY] = "ready",
+    [VM_LEASED] = "leased",	  [VM_RUNNING] = "running", [VM_DISCARDED] = "discarded",
+};
+
 bool vm_state_transition_valid(enum vm_state from, enum vm_state to)
 {
-	switch (from) {
-	case VM_RESTORING:
-		return to == VM_WARMING || to == VM_READY || to == VM_DISCARDED;
-	case VM_WARMING:
-		return to == VM_READY || to == VM_DISCARDED;
-	case VM_READY:
-		return to == VM_LEASED || to == VM_DISCARDED;
-	case VM_LEASED:
-		return to == VM_RUNNING || to == VM_DISCARDED;
-	case VM_RUNNING:
-		return to == VM_DISCARDED;
-	case VM_DISCARDED:
-		return false;
-	}
-	return false;
+	return (unsigned)from <= VM_DISCARDED && (vm_moves[from] & TO(to));
 }
 
 const char *vm_state_to_string(enum vm_state s)
 {
-	switch (s) {
-	case VM_RESTORING:
-		return "restoring";
-	case VM_WARMING:
-		return "warming";
-	case VM_READY:
-		return "ready";
-	case VM_LEASED:
-		return "leased";
-	case VM_RUNNING:
-		return "running";
-	case VM_DISCARDED:
-		return "discarded";
-	}
-	return "invalid";
+	return (unsigned)s <= VM_DISCARDED ? vm_state_names[s] : "invalid";
 }

@@ -1,50 +1,39 @@
-/* vmm-state.c: the transition table of enum vmm_state (diagram in
+/* vmm-state.c: the transition table of enum vmm_state (drawn in
  * vmm-state.h). */
 #include "vmm-state.h"
 
+#define TO(s) (1u << (s))
+/* Any live state may fail, and any state at all may be freed. */
+#define ENDS (TO(VMM_FAILED) | TO(VMM_DYING))
+
+static const unsigned vmm_moves[] = {
+    [VMM_BOOTING] = TO(VMM_IDLE) | ENDS,
+    [VMM_RESTORING] = TO(VMM_IDLE) | ENDS,
+    [VMM_IDLE] = TO(VMM_JOB_SENT) | TO(VMM_SAVING) | ENDS,
+    [VMM_JOB_SENT] = TO(VMM_JOB_RUNNING) | TO(VMM_IDLE) | ENDS,
+    [VMM_JOB_RUNNING] = TO(VMM_IDLE) | ENDS,
+    [VMM_SAVING] = TO(VMM_IDLE) | ENDS,
+    [VMM_FAILED] = TO(VMM_DYING),
+    [VMM_DYING] = 0,
+};
+
+static const char *const vmm_state_names[] = {
+    [VMM_BOOTING] = "booting",
+    [VMM_RESTORING] = "restoring",
+    [VMM_IDLE] = "idle",
+    [VMM_JOB_SENT] = "job-sent",
+    [VMM_JOB_RUNNING] = "job-running",
+    [VMM_SAVING] = "saving",
+    [VMM_FAILED] = "failed",
+    [VMM_DYING] = "dying",
+};
+
 bool vmm_state_transition_valid(enum vmm_state from, enum vmm_state to)
 {
-	if (to == VMM_DYING)
-		return from != VMM_DYING;
-	if (to == VMM_FAILED)
-		return from != VMM_FAILED && from != VMM_DYING;
-	switch (from) {
-	case VMM_BOOTING:
-	case VMM_RESTORING:
-		return to == VMM_IDLE;
-	case VMM_IDLE:
-		return to == VMM_JOB_SENT || to == VMM_SAVING;
-	case VMM_JOB_SENT:
-		return to == VMM_JOB_RUNNING || to == VMM_IDLE;
-	case VMM_JOB_RUNNING:
-	case VMM_SAVING:
-		return to == VMM_IDLE;
-	case VMM_FAILED:
-	case VMM_DYING:
-		return false;
-	}
-	return false;
+	return (unsigned)from <= VMM_DYING && (vmm_moves[from] & TO(to));
 }
 
 const char *vmm_state_to_string(enum vmm_state s)
 {
-	switch (s) {
-	case VMM_BOOTING:
-		return "booting";
-	case VMM_RESTORING:
-		return "restoring";
-	case VMM_IDLE:
-		return "idle";
-	case VMM_JOB_SENT:
-		return "job-sent";
-	case VMM_JOB_RUNNING:
-		return "job-running";
-	case VMM_SAVING:
-		return "saving";
-	case VMM_FAILED:
-		return "failed";
-	case VMM_DYING:
-		return "dying";
-	}
-	return "invalid";
+	return (unsigned)s <= VMM_DYING ? vmm_state_names[s] : "invalid";
 }
