@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "channel.h"
-#include "job.h"
-#include "log.h"
+#include "agent-channel.h"
+#include "agent-job.h"
+#include "agent-log.h"
 #include "proto.h"
 #include "services.h"
 #include "sys.h"

@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent-log.h"
 #include "cgroup.h"
-#include "log.h"
 #include "sys.h"
 
 /* How often the loop samples the cgroup's cpu use while the step runs. */

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "agent-log.h"
 #include "services.h"
 
 /* musl ships no <linux/random.h>; these are its ioctls (stable ABI). */

@@ -1,10 +1,11 @@
-/* channel.c: opening the virtio-serial port and moving whole frames over it.
+/* agent-channel.c: opening the virtio-serial port and moving whole frames
+ * over it.
  *
  * Protocol fact about virtio-console: while no host end is connected, read()
  * returns 0 and write() blocks. A snapshot clone may resume before its host
  * connects, so EOF here means "wait and retry", never "exit" (PID 1 must not
  * exit: the kernel would panic and the host would see a crash). */
-#include "channel.h"
+#include "agent-channel.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "agent-log.h"
 
 static void pause_ms(long ms)
 {

@@ -1,5 +1,6 @@
-/* job.h: one job from decoded frame to struct rd_result: fresh writable
- * filesystems, entropy and clock, the files, then the compile and run steps. */
+/* agent-job.h: one job from decoded frame to struct rd_result: fresh
+ * writable filesystems, entropy and clock, the files, then the compile and
+ * run steps. (The host's struct job_request is pool/job.h.) */
 #pragma once
 
 #include <stddef.h>

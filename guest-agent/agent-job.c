@@ -1,7 +1,8 @@
-/* job.c: the per-job sequence. Everything a previous job could have left
- * behind (processes, files in /work or /tmp) is destroyed first, then the
- * guest is made unique (entropy reseed, clock) before any job code runs. */
-#include "job.h"
+/* agent-job.c: the per-job sequence. Everything a previous job could have
+ * left behind (processes, files in /work or /tmp) is destroyed first, then
+ * the guest is made unique (entropy reseed, clock) before any job code
+ * runs. */
+#include "agent-job.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "agent-log.h"
 #include "sys.h"
 
 static unsigned cg_counter;

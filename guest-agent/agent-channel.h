@@ -1,5 +1,6 @@
-/* channel.h: the agent's end of the host channel (a virtio-serial port named
- * "runnerd.agent") and whole-frame I/O on it. */
+/* agent-channel.h: the agent's end of the host channel (a virtio-serial port
+ * named "runnerd.agent") and whole-frame I/O on it. The host's end is
+ * vmm-client/channel.h. */
 #pragma once
 
 #include <stddef.h>
