@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "base64.h"
+#include "guest.h"
 #include "proto.h"
 #include "utf8.h"
 
@@ -25,13 +26,13 @@
 void api_limits_init(struct api_limits *lim)
 {
 	*lim = (struct api_limits){
-	    .timeout_ms_default = 10 * 1000,
+	    .timeout_ms_default = RD_DEFAULT_WALL_MS,
 	    .timeout_ms_max = 60 * 1000,
 	    .cpu_ms_default = 0,
 	    .cpu_ms_max = 60 * 1000,
-	    .memory_kb_default = 256 * 1024,
+	    .memory_kb_default = RD_DEFAULT_MEMORY_KB,
 	    .memory_kb_max = 1024 * 1024,
-	    .output_bytes_default = 64 * 1024,
+	    .output_bytes_default = RD_DEFAULT_OUTPUT_BYTES,
 	    .output_bytes_max = 1 * MIB,
 	    .max_body_bytes = 8 * MIB,
 	    .max_files = 16,

@@ -33,6 +33,8 @@
 #define API_MAX_DEPTH	 32
 #define API_LANGUAGE_MAX 64
 
+/* The defaults are the agent's (RD_DEFAULT_* in proto/guest.h), so a
+ * request that sets no limit gets what a job without limits would. */
 struct api_limits {
 	uint32_t timeout_ms_default;   /* 10 s */
 	uint32_t timeout_ms_max;       /* 60 s */

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include "config.h"
 
+#include "guest.h"
 #include "host.h"
 #include "log.h"
 #include "jobspec.h"
@@ -20,8 +21,9 @@
 #include "set.h"
 
 #define RUNNER_MAX_LANGUAGES 128
-/* Compile steps get this long unless the language says otherwise. */
-#define RUNNER_COMPILE_TIMEOUT_S 30
+/* Compile steps get this long unless the language says otherwise: the
+ * agent's own default. */
+#define RUNNER_COMPILE_TIMEOUT_S (RD_DEFAULT_COMPILE_WALL_MS / 1000)
 
 struct service_exec {
 	struct runner *runner;
@@ -193,9 +195,9 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 		    .warm_clones = cfg->warm_clones,
 		    .compile_wall_ms = (uint32_t)(compile_s * 1000 * cfg->slowdown),
 		    .compile_cpu_ms = (uint32_t)(compile_s * 1000 * cfg->slowdown),
-		    .pids = JOBSPEC_PIDS,
-		    .fsize_kb = JOBSPEC_FSIZE_KB,
-		    .tmpfs_kb = JOBSPEC_TMPFS_KB,
+		    .pids = RD_DEFAULT_PIDS,
+		    .fsize_kb = RD_DEFAULT_FSIZE_KB,
+		    .tmpfs_kb = RD_DEFAULT_TMPFS_KB,
 		    .notify = pool_notify_cb,
 		};
 		rc = pool_new(base, &pc, &r->pools[i]);

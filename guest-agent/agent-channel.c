@@ -51,7 +51,7 @@ static int find_port(char *dev, size_t dev_size)
 			continue;
 		name[n] = '\0';
 		name[strcspn(name, "\n")] = '\0';
-		if (strcmp(name, CHANNEL_PORT_NAME) == 0) {
+		if (strcmp(name, RD_AGENT_PORT_NAME) == 0) {
 			snprintf(dev, dev_size, "/dev/%s", e->d_name);
 			r = 0;
 			break;

@@ -6,26 +6,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guest.h"
 #include "proto.h"
 #include "step.h"
 
-/* Agent defaults for limits the host sent as 0 (see docs/agent-protocol.md). */
-#define JOB_DEFAULT_WALL_MS	    10000
-#define JOB_DEFAULT_COMPILE_WALL_MS 30000
-#define JOB_DEFAULT_MEMORY_KB	    (256u << 10)
-#define JOB_DEFAULT_PIDS	    64
-#define JOB_DEFAULT_FSIZE_KB	    (64u << 10)
-#define JOB_DEFAULT_OUTPUT_BYTES    (64u << 10)
-#define JOB_DEFAULT_TMPFS_KB	    (64u << 10)
-
-/* Runs the job. io[0] and io[1] receive the compile and run output buffers,
- * which *res borrows; free them with step_io_free() after sending. On a
- * failure of the agent (not of the program) returns < 0 with a message. */
 /* Kills everything left from a job and mounts a fresh, empty /work and
  * /tmp of tmpfs_kb each. The agent calls it at boot and after sending each
  * result, so the next job starts without paying for it; job_run() redoes
  * it when that did not happen or the size differs. */
 int job_prepare(uint32_t tmpfs_kb, char *errmsg, size_t errmsg_size);
 
+/* Runs the job; limits the host sent as 0 take the RD_DEFAULT_* of guest.h.
+ * io[0] and io[1] receive the compile and run output buffers, which *res
+ * borrows; free them with step_io_free() after sending. On a failure of the
+ * agent (not of the program) returns < 0 with a message. */
 int job_run(const struct rd_job *job, int sigfd, uint64_t t_job_ns, struct rd_result *res,
 	    struct step_io io[2], char *errmsg, size_t errmsg_size);

@@ -73,15 +73,15 @@ void jobspec_program(const char *code, uint32_t run_ms, uint32_t compile_ms, str
 	    .n_files = 1,
 	    .timeout_ms = run_ms,
 	    .cpu_ms = run_ms,
-	    .memory_kb = JOBSPEC_MEMORY_KB,
-	    .output_bytes = JOBSPEC_OUTPUT_BYTES,
+	    .memory_kb = RD_DEFAULT_MEMORY_KB,
+	    .output_bytes = RD_DEFAULT_OUTPUT_BYTES,
 	};
 	*lim = (struct jobspec_limits){
 	    .compile_wall_ms = compile_ms,
 	    .compile_cpu_ms = compile_ms,
-	    .pids = JOBSPEC_PIDS,
-	    .fsize_kb = JOBSPEC_FSIZE_KB,
-	    .tmpfs_kb = JOBSPEC_TMPFS_KB,
+	    .pids = RD_DEFAULT_PIDS,
+	    .fsize_kb = RD_DEFAULT_FSIZE_KB,
+	    .tmpfs_kb = RD_DEFAULT_TMPFS_KB,
 	};
 }
 

@@ -3,19 +3,16 @@
  * Both directions are pure and shared by the pool and the template warm-up. */
 #pragma once
 
+#include "guest.h"
 #include "job.h"
 #include "language.h"
 #include "proto.h"
 #include "vmm.h"
 
-/* Guest limits runnerd applies besides the client's (runner.c) and that the
- * template warm-up and bench/vmbench use too. */
-#define JOBSPEC_PIDS	     64
-#define JOBSPEC_FSIZE_KB     (64u << 10)
-#define JOBSPEC_TMPFS_KB     (64u << 10)
-#define JOBSPEC_MEMORY_KB    (256u << 10) /* the API's default (api.h) */
-#define JOBSPEC_OUTPUT_BYTES (64u << 10)  /* the API's default (api.h) */
-
+/* Guest limits runnerd applies besides the client's. runner.c gives every
+ * pool the agent's defaults for pids, file size and tmpfs (RD_DEFAULT_* in
+ * guest.h), and so does jobspec_program() for the template's hello world
+ * and bench/vmbench. */
 struct jobspec_limits {
 	uint32_t compile_wall_ms;
 	uint32_t compile_cpu_ms;
@@ -37,7 +34,7 @@ struct jobspec_scratch {
 int jobspec_build(const struct job_request *req, const struct language *lang,
 		  const struct jobspec_limits *lim, const uint8_t *entropy, uint32_t entropy_len,
 		  struct jobspec_scratch *scratch, struct rd_job *ret);
-/* A request for one program `code` with the defaults above: run step
+/* A request for one program `code` with the default limits: run step
  * limited to run_ms (wall and cpu), compile step to compile_ms. Fills all
  * three outputs; req borrows file, file borrows code. */
 void jobspec_program(const char *code, uint32_t run_ms, uint32_t compile_ms, struct job_file *file,
