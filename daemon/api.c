@@ -66,23 +66,9 @@ static int fail(char **ret_error, int r, const char *fmt, ...)
 	return r;
 }
 
-void api_request_clear(struct job_request *req)
+static inline void request_freep(struct job_request *req)
 {
-	if (!req)
-		return;
-	free(req->language);
-	for (size_t i = 0; req->files && i < req->n_files; i++) {
-		free(req->files[i].name);
-		free(req->files[i].data);
-	}
-	free(req->files);
-	free(req->stdin_data);
-	*req = (struct job_request){0};
-}
-
-static inline void request_clearp(struct job_request *req)
-{
-	api_request_clear(req);
+	job_request_free(req);
 }
 
 /* jansson's own limit is 2048 levels; a request needs 3. Counted outside
@@ -351,7 +337,7 @@ static int make_request_id(char id[static 17])
 int api_parse_execute(const char *body, size_t len, const struct api_limits *lim,
 		      const char *default_file_name, struct job_request *ret, char **ret_error)
 {
-	__attribute__((cleanup(request_clearp))) struct job_request req = {0};
+	__attribute__((cleanup(request_freep))) struct job_request req = {0};
 	json_t *language = NULL, *code = NULL, *code_b64 = NULL, *in = NULL, *in_b64 = NULL, *files = NULL;
 	json_t *timeout = NULL, *cpu = NULL, *memory = NULL, *output = NULL, *encoding = NULL, *v;
 	json_auto_t *root = NULL;

@@ -25,7 +25,7 @@ static int parse(const char *body, size_t len)
 	char *err = NULL;
 	int r;
 
-	api_request_clear(&req);
+	job_request_free(&req);
 	last_error[0] = '\0';
 	r = api_parse_execute(body, len, &lim, "main.py", &req, &err);
 	if (r < 0) {
@@ -68,7 +68,7 @@ static void test_parse(void)
 		r = api_parse_execute(b, strlen(b), &lim, NULL, &q, &err);
 		free(err);
 		CHECK(r == 0 && q.files[0].name == NULL, "no default file name: files[0].name left NULL");
-		api_request_clear(&q);
+		job_request_free(&q);
 	}
 
 	r = P("{\"language\":\"python\",\"code\":\"x\",\"timeout\":2.5,\"cpu_time\":1,\"memory_mb\":64,"
@@ -257,7 +257,7 @@ static void test_parse(void)
 		      "stdin over its limit (checked before decoding)");
 		free(err);
 	}
-	api_request_clear(&req);
+	job_request_free(&req);
 }
 
 static json_t *render(struct job_request *rq, struct job_result *res)

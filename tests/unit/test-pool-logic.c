@@ -1,6 +1,6 @@
 /* test-pool-logic.c: the pool's pure logic: the VM state machine's
- * transition table, and how an agent result becomes a job status (language
- * definitions: test-language.c). */
+ * transition table, how an agent result becomes a job status, and the
+ * request destructor (language definitions: test-language.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,9 +75,41 @@ static void test_result_status(void)
 	job_result_free(&res);
 }
 
+/* job_request_free() is the one destructor of a request, for the API's
+ * half-built ones as for the pool's finished ones. */
+static void test_request_free(void)
+{
+	struct job_request req = {0};
+
+	job_request_free(NULL);
+	job_request_free(&req);
+	CHECK(req.files == NULL && req.n_files == 0, "a zeroed request stays zeroed");
+
+	/* Half-built: a count with no array yet, as a parse can leave it. */
+	req.language = strdup("python");
+	req.n_files = 1;
+	job_request_free(&req);
+	CHECK(req.language == NULL && req.n_files == 0, "a request with no files array is freed");
+
+	req.language = strdup("python");
+	req.files = calloc(2, sizeof(struct job_file));
+	req.n_files = 2;
+	req.files[0].name = strdup("main.py");
+	req.files[0].data = (uint8_t *)strdup("print(1)");
+	req.files[0].len = 8;
+	req.stdin_data = (uint8_t *)strdup("in");
+	req.stdin_len = 2;
+	req.timeout_ms = 10;
+	job_request_free(&req);
+	CHECK(req.language == NULL && req.files == NULL && req.n_files == 0 && req.stdin_data == NULL &&
+		  req.timeout_ms == 0,
+	      "a whole request is freed and zeroed");
+}
+
 int main(void)
 {
 	test_vm_state();
 	test_result_status();
+	test_request_free();
 	return check_done();
 }
