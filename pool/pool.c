@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -288,36 +287,17 @@ static void vm_warm_paused_cb(struct vmm *vmm, const char *error, void *arg)
 		vm_make_ready(arg);
 }
 
-/* The warm-up job: `cat` of a one-byte stdin, with one small file: our
- * data only, never a user's. It runs the agent's whole job path once
- * (frame read, reseed, file write, cgroup, fork, exec, stdin and stdout
- * pipes) so that path is translated before a user waits on it. */
+/* The clone runs the warm-up job (jobspec_warm_up()) so that the agent's
+ * job path is translated before a user waits on it. */
 static void vm_warm_resumed_cb(struct vmm *vmm, const char *error, void *arg)
 {
 	struct vm *vm = arg;
-	uint8_t entropy[RD_ENTROPY_MIN];
-	static const uint8_t one_byte[] = "x";
-	struct rd_job job = {
-	    .entropy = entropy,
-	    .entropy_len = sizeof(entropy),
-	    .files = {{.name = "warm-up", .data = one_byte, .len = 1}},
-	    .n_files = 1,
-	    .stdin_data = one_byte,
-	    .stdin_len = 1,
-	    .run_argv = {"cat", NULL},
-	    .run_argc = 1,
-	    .limits = {.wall_ms = (uint32_t)(5000 * vm->pool->cfg.slowdown), .output_bytes = 1024},
-	};
 
 	if (error) {
 		vm_restore_failed(vm, error);
 		return;
 	}
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	job.realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy) ||
-	    vmm_send_job(vmm, &job, 64u << 10) < 0)
+	if (jobspec_send_warm_up(vmm, (uint32_t)(5000 * vm->pool->cfg.slowdown)) < 0)
 		vm_restore_failed(vm, "could not send the warm-up job");
 }
 

@@ -1,6 +1,7 @@
 /* test-pool-logic.c: the pool's pure logic: the VM state machine's
- * transition table, how an agent result becomes a job status, and the
- * request destructor (language definitions: test-language.c). */
+ * transition table, how an agent result becomes a job status, the warm-up
+ * job, and the request destructor (language definitions:
+ * test-language.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,42 @@ static void test_result_status(void)
 	job_result_free(&res);
 }
 
+/* The warm-up job, built through jobspec like every job, is exactly the
+ * job a clone has always warmed up with: `cat` of one byte, one file, a
+ * wall limit and a 1 KiB output cap, the rest left to the agent. */
+static void test_warm_up(void)
+{
+	uint8_t entropy[RD_ENTROPY_MIN] = {1, 2, 3};
+	static const uint8_t one_byte[] = "x";
+	struct rd_job want = {
+	    .entropy = entropy,
+	    .entropy_len = sizeof(entropy),
+	    .files = {{.name = "warm-up", .data = one_byte, .len = 1}},
+	    .n_files = 1,
+	    .stdin_data = one_byte,
+	    .stdin_len = 1,
+	    .run_argv = {"cat", NULL},
+	    .run_argc = 1,
+	    .limits = {.wall_ms = 5000, .output_bytes = 1024},
+	};
+	struct jobspec_scratch scratch;
+	struct rd_job job;
+	struct rd_buf a, b;
+
+	CHECK(jobspec_warm_up(5000, entropy, sizeof(entropy), &scratch, &job) == 0, "warm-up job built");
+	CHECK(job.compile_argc == 0 && job.run_argc == 1 && strcmp(job.run_argv[0], "cat") == 0 &&
+		  job.run_argv[1] == NULL,
+	      "warm-up runs cat, no compile step");
+	want.realtime_ns = job.realtime_ns;
+	rd_buf_init(&a, 1u << 20);
+	rd_buf_init(&b, 1u << 20);
+	CHECK(rd_job_encode(&job, 7, &a) == 0 && rd_job_encode(&want, 7, &b) == 0 && a.len == b.len &&
+		  memcmp(a.data, b.data, a.len) == 0,
+	      "warm-up frame is byte for byte the one clones always ran");
+	rd_buf_free(&a);
+	rd_buf_free(&b);
+}
+
 /* job_request_free() is the one destructor of a request, for the API's
  * half-built ones as for the pool's finished ones. */
 static void test_request_free(void)
@@ -110,6 +147,7 @@ int main(void)
 {
 	test_vm_state();
 	test_result_status();
+	test_warm_up();
 	test_request_free();
 	return check_done();
 }
