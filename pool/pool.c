@@ -215,7 +215,8 @@ static void vm_restore_failed(struct vm *vm, const char *why)
 	p->last_failure = strdup(why);
 	pool_notify(p, 4, "%s: restore of %s failed: %s", p->cfg.lang->name, vmm_id(vm->vmm), why);
 	vm_discard(vm);
-	if (p->consecutive_failures >= 3 && p->restores == 0 && !p->template_rebuilt && p->n_restoring == 0)
+	if (p->consecutive_failures >= p->cfg.timeouts.restore_failures_max && p->restores == 0 &&
+	    !p->template_rebuilt && p->n_restoring == 0)
 		pool_rebuild_template(p);
 }
 
@@ -297,7 +298,7 @@ static void vm_warm_resumed_cb(struct vmm *vmm, const char *error, void *arg)
 		vm_restore_failed(vm, error);
 		return;
 	}
-	if (jobspec_send_warm_up(vmm, (uint32_t)(5000 * vm->pool->cfg.slowdown)) < 0)
+	if (jobspec_send_warm_up(vmm, vm->pool->cfg.timeouts.warm_up_wall_ms) < 0)
 		vm_restore_failed(vm, "could not send the warm-up job");
 }
 
@@ -416,7 +417,7 @@ static void pool_lease(struct pool *p, struct vm *vm, struct pool_job *job)
 	/* The agent enforces the limits; this deadline, armed from the lease
 	 * on, is the backstop for a VMM or guest that stops cooperating. */
 	uint64_t ms = job->req.timeout_ms + (language_compiled(p->cfg.lang) ? p->cfg.compile_wall_ms : 0);
-	vm_arm_timer(vm, ms + (uint64_t)(2000 * p->cfg.slowdown));
+	vm_arm_timer(vm, ms + p->cfg.timeouts.deadline_slack_ms);
 	if (vmm_resume(vm->vmm, vm_resumed_cb, vm) < 0) {
 		job_fail(job, JOB_SANDBOX_ERROR, "could not resume the VM");
 		vm_discard(vm);
@@ -452,7 +453,7 @@ static int pool_start_restore(struct pool *p)
 	p->n_restoring++;
 	vm->next = p->vms;
 	p->vms = vm;
-	vm_arm_timer(vm, (uint64_t)(10000 * p->cfg.slowdown));
+	vm_arm_timer(vm, p->cfg.timeouts.restore_ms);
 	return 0;
 }
 
@@ -464,7 +465,7 @@ static void pool_refill(struct pool *p, bool after_backoff)
 {
 	if (p->status != POOL_SERVING)
 		return;
-	if (p->consecutive_failures >= 3 && !after_backoff) {
+	if (p->consecutive_failures >= p->cfg.timeouts.restore_failures_max && !after_backoff) {
 		unsigned shift = p->consecutive_failures > 8 ? 8 : p->consecutive_failures;
 		uint64_t ms = 50u << shift;
 		struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
@@ -517,16 +518,13 @@ static void pool_template_cb(const char *error, int ram_fd, int state_fd, void *
 
 static int pool_prepare_template(struct pool *p, bool force_rebuild)
 {
-	unsigned run_s = p->cfg.lang->run_timeout_s;
 	struct template_spec spec = {
 	    .lang = p->cfg.lang,
 	    .vmm = &p->cfg.vmm,
 	    .cache_dir = p->cfg.cache_dir,
 	    .qemu_version = p->cfg.qemu_version,
-	    .boot_timeout_ms = (uint32_t)(60000 * p->cfg.slowdown),
-	    /* The hello world gets the language's limits, never less than
-	     * 30 s: it is a first run, in a cold guest. */
-	    .warm_timeout_ms = (uint32_t)((run_s > 30 ? run_s : 30) * 1000 * p->cfg.slowdown),
+	    .boot_timeout_ms = p->cfg.timeouts.template_boot_ms,
+	    .warm_timeout_ms = pool_timeouts_hello_ms(&p->cfg.timeouts, p->cfg.lang),
 	    .compile_timeout_ms = p->cfg.compile_wall_ms,
 	    .memory_kb = p->cfg.lang->job_memory_mb * 1024u,
 	    .force_rebuild = force_rebuild,
@@ -675,7 +673,7 @@ int pool_submit(struct pool *p, struct job_request *req, pool_done_cb cb, void *
 		return -ENODEV;
 	/* Restores keep failing and nothing is ready: say so now rather than
 	 * letting the request wait for a VM that will not come. */
-	if (p->n_ready == 0 && p->consecutive_failures >= 3)
+	if (p->n_ready == 0 && p->consecutive_failures >= p->cfg.timeouts.restore_failures_max)
 		return -ENODEV;
 	if (p->n_ready == 0 && p->q_len >= p->cfg.queue_max)
 		return -EAGAIN;
@@ -694,8 +692,8 @@ int pool_submit(struct pool *p, struct job_request *req, pool_done_cb cb, void *
 		job_free(job);
 		return -ENOMEM;
 	}
-	struct timeval tv = {(time_t)(p->cfg.queue_wait_ms / 1000),
-			     (suseconds_t)(p->cfg.queue_wait_ms % 1000) * 1000};
+	uint32_t wait_ms = p->cfg.timeouts.queue_wait_ms;
+	struct timeval tv = {(time_t)(wait_ms / 1000), (suseconds_t)(wait_ms % 1000) * 1000};
 	evtimer_add(job->queue_timer, &tv);
 	*ret = job;
 
@@ -746,7 +744,7 @@ unsigned pool_restore_failures_in_a_row(const struct pool *p)
 
 const char *pool_get_error(const struct pool *p)
 {
-	if (p->status == POOL_SERVING && p->consecutive_failures >= 3)
+	if (p->status == POOL_SERVING && p->consecutive_failures >= p->cfg.timeouts.restore_failures_max)
 		return p->last_failure;
 	return p->error;
 }

@@ -1,7 +1,8 @@
 /* guest.h: what host and guest agree on besides the frames of proto.h: the
  * port the agent listens on, the user that runs jobs, and the limits a job
  * gets when the JOB frame leaves one out. The host's own defaults for the
- * limits it sends (daemon/api.c, daemon/runner.c, pool/jobspec.c) are these
+ * limits it sends (daemon/api.c, daemon/runner.c, pool/jobspec.c, and
+ * pool/timeouts.c for the compile limit, which --slowdown scales) are these
  * same numbers, so a job means the same whether the host spells a limit out
  * or not. Everything here is compiled into the agent, so changing a value
  * changes the agent binary and with it every image and template; the page

@@ -1,7 +1,7 @@
 /* test-pool-logic.c: the pool's pure logic: the VM state machine's
  * transition table, how an agent result becomes a job status, the warm-up
- * job, and the request destructor (language definitions:
- * test-language.c). */
+ * job, the request destructor, and the timeouts and their scaling
+ * (language definitions: test-language.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "jobspec.h"
+#include "timeouts.h"
 #include "vm-state.h"
 
 static void test_vm_state(void)
@@ -143,11 +144,38 @@ static void test_request_free(void)
 	      "a whole request is freed and zeroed");
 }
 
+/* The values documented in timeouts.h, multiplied by the slowdown. */
+static void test_timeouts(void)
+{
+	struct pool_timeouts t;
+	struct language lang = {0};
+
+	pool_timeouts_init(&t, 1.0);
+	CHECK(t.restore_ms == 10000 && t.warm_up_wall_ms == 5000 && t.deadline_slack_ms == 2000 &&
+		  t.template_boot_ms == 60000 && t.hello_min_ms == 30000 && t.compile_default_ms == 30000 &&
+		  t.queue_wait_ms == 60000 && t.restore_failures_max == 3,
+	      "timeouts at slowdown 1");
+	pool_timeouts_init(&t, 2.5);
+	CHECK(t.restore_ms == 25000 && t.warm_up_wall_ms == 12500 && t.deadline_slack_ms == 5000 &&
+		  t.template_boot_ms == 150000 && t.hello_min_ms == 75000 && t.compile_default_ms == 75000 &&
+		  t.queue_wait_ms == 150000 && t.restore_failures_max == 3,
+	      "timeouts scaled by slowdown 2.5; the failure count is not");
+	CHECK(pool_timeouts_compile_ms(&t, &lang) == 75000, "compile limit: the default, scaled");
+	lang.compile_timeout_s = 120;
+	CHECK(pool_timeouts_compile_ms(&t, &lang) == 300000, "compile limit: the language's, scaled");
+	CHECK(pool_timeouts_hello_ms(&t, &lang) == 75000, "hello world: at least the minimum");
+	lang.run_timeout_s = 20;
+	CHECK(pool_timeouts_hello_ms(&t, &lang) == 75000, "hello world: a short run limit is raised");
+	lang.run_timeout_s = 45;
+	CHECK(pool_timeouts_hello_ms(&t, &lang) == 112500, "hello world: a longer run limit, scaled");
+}
+
 int main(void)
 {
 	test_vm_state();
 	test_result_status();
 	test_warm_up();
 	test_request_free();
+	test_timeouts();
 	return check_done();
 }
