@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest.h"
 #include "job.h"
 #include "jobspec.h"
 #include "language.h"
@@ -113,8 +114,9 @@ static void send_job(struct bench *b)
 	struct job_request req;
 	struct jobspec_limits lim;
 
-	/* The limits runnerd applies by default (jobspec.h). */
-	jobspec_program(b->code, (uint32_t)(b->timeout_s * 1000), 30000, &file, &req, &lim);
+	/* The limits runnerd applies by default (proto/guest.h). */
+	jobspec_program(b->code, (uint32_t)(b->timeout_s * 1000), RD_DEFAULT_COMPILE_WALL_MS, &file, &req,
+			&lim);
 	b->t_sent = now_ns();
 	b->t_ack = 0;
 	if (jobspec_send(b->vm, &req, b->lang, &lim) < 0) {

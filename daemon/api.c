@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "base64.h"
+#include "guest.h"
 #include "proto.h"
 #include "utf8.h"
 
@@ -25,13 +26,13 @@
 void api_limits_init(struct api_limits *lim)
 {
 	*lim = (struct api_limits){
-	    .timeout_ms_default = 10 * 1000,
+	    .timeout_ms_default = RD_DEFAULT_WALL_MS,
 	    .timeout_ms_max = 60 * 1000,
 	    .cpu_ms_default = 0,
 	    .cpu_ms_max = 60 * 1000,
-	    .memory_kb_default = 256 * 1024,
+	    .memory_kb_default = RD_DEFAULT_MEMORY_KB,
 	    .memory_kb_max = 1024 * 1024,
-	    .output_bytes_default = 64 * 1024,
+	    .output_bytes_default = RD_DEFAULT_OUTPUT_BYTES,
 	    .output_bytes_max = 1 * MIB,
 	    .max_body_bytes = 8 * MIB,
 	    .max_files = 16,
@@ -65,23 +66,9 @@ static int fail(char **ret_error, int r, const char *fmt, ...)
 	return r;
 }
 
-void api_request_clear(struct job_request *req)
+static inline void request_freep(struct job_request *req)
 {
-	if (!req)
-		return;
-	free(req->language);
-	for (size_t i = 0; req->files && i < req->n_files; i++) {
-		free(req->files[i].name);
-		free(req->files[i].data);
-	}
-	free(req->files);
-	free(req->stdin_data);
-	*req = (struct job_request){0};
-}
-
-static inline void request_clearp(struct job_request *req)
-{
-	api_request_clear(req);
+	job_request_free(req);
 }
 
 /* jansson's own limit is 2048 levels; a request needs 3. Counted outside
@@ -350,7 +337,7 @@ static int make_request_id(char id[static 17])
 int api_parse_execute(const char *body, size_t len, const struct api_limits *lim,
 		      const char *default_file_name, struct job_request *ret, char **ret_error)
 {
-	__attribute__((cleanup(request_clearp))) struct job_request req = {0};
+	__attribute__((cleanup(request_freep))) struct job_request req = {0};
 	json_t *language = NULL, *code = NULL, *code_b64 = NULL, *in = NULL, *in_b64 = NULL, *files = NULL;
 	json_t *timeout = NULL, *cpu = NULL, *memory = NULL, *output = NULL, *encoding = NULL, *v;
 	json_auto_t *root = NULL;

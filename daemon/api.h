@@ -19,6 +19,8 @@
 #define API_MAX_DEPTH	 32
 #define API_LANGUAGE_MAX 64
 
+/* The defaults are the agent's (RD_DEFAULT_* in proto/guest.h), so a
+ * request that sets no limit gets what a job without limits would. */
 struct api_limits {
 	uint32_t timeout_ms_default;   /* 10 s */
 	uint32_t timeout_ms_max;       /* 60 s */
@@ -42,7 +44,7 @@ struct api_limits {
 void api_limits_init(struct api_limits *lim);
 
 /* Parses an execute request body. On success fills *ret (which the caller
- * then owns; free its contents with api_request_clear() or hand it to the
+ * then owns; free its contents with job_request_free() or hand it to the
  * service) and returns 0. Errors:
  *   -EINVAL    the request is wrong (400); *ret_error says why, naming the field
  *   -EMSGSIZE  body over max_body_bytes (413); *ret_error set
@@ -57,10 +59,6 @@ void api_limits_init(struct api_limits *lim);
  * order. request_id is 16 random hex digits, arrival_ns is CLOCK_MONOTONIC. */
 int api_parse_execute(const char *body, size_t len, const struct api_limits *lim,
 		      const char *default_file_name, struct job_request *ret, char **ret_error);
-
-/* Frees what api_parse_execute() stored in *req and zeroes it (not req
- * itself). Accepts a zeroed or half-built request. */
-void api_request_clear(struct job_request *req);
 
 /* The response body of a finished run (see api.c for the fields). Program
  * output is passed through utf8_sanitize() ("*_lossy": true when something

@@ -458,7 +458,7 @@ static void handle_execute(struct http_server *s, struct http_conn *c, struct ev
 	}
 	e = calloc(1, sizeof(*e));
 	if (!e) {
-		api_request_clear(&jreq);
+		job_request_free(&jreq);
 		send_error(req, 500, "out of memory");
 		return;
 	}
@@ -496,7 +496,7 @@ static void handle_execute(struct http_server *s, struct http_conn *c, struct ev
 		send_error(req, 503, error ? error : strerror(-r));
 	}
 	free(error);
-	api_request_clear(&jreq);
+	job_request_free(&jreq);
 	exec_forget(e);
 }
 

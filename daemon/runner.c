@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include "config.h"
 
+#include "guest.h"
 #include "host.h"
 #include "log.h"
 #include "jobspec.h"
@@ -20,8 +21,6 @@
 #include "set.h"
 
 #define RUNNER_MAX_LANGUAGES 128
-/* Compile steps get this long unless the language says otherwise. */
-#define RUNNER_COMPILE_TIMEOUT_S 30
 
 struct service_exec {
 	struct runner *runner;
@@ -32,6 +31,7 @@ struct service_exec {
 
 struct runner {
 	struct runner_config cfg;
+	struct pool_timeouts timeouts; /* every pool's, scaled by cfg.slowdown */
 	char *qemu_version;
 	struct pool_set *set;
 	struct language *langs[RUNNER_MAX_LANGUAGES];
@@ -105,6 +105,7 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 	if (!r)
 		return -ENOMEM;
 	r->cfg = *cfg;
+	pool_timeouts_init(&r->timeouts, cfg->slowdown);
 	r->qemu_version = vmm_qemu_version(cfg->qemu);
 	if (!r->qemu_version) {
 		*ret_error = strdup("cannot run the QEMU binary to learn its version");
@@ -165,7 +166,7 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 	}
 	for (unsigned i = 0; i < r->n; i++) {
 		const struct language *l = r->langs[i];
-		unsigned compile_s = l->compile_timeout_s ? l->compile_timeout_s : RUNNER_COMPILE_TIMEOUT_S;
+		uint32_t compile_ms = pool_timeouts_compile_ms(&r->timeouts, l);
 		if (cfg->console_dir &&
 		    asprintf(&r->consoles[i], "%s/%s.console", cfg->console_dir, l->name) < 0)
 			r->consoles[i] = NULL;
@@ -186,16 +187,15 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 		    .min = cfg->pool_min,
 		    .max = cfg->pool_max,
 		    .idle_ms = cfg->idle_s * 1000u,
-		    .queue_wait_ms = (uint32_t)(60000 * cfg->slowdown),
 		    .max_restoring = 2,
 		    .queue_max = cfg->queue_max,
-		    .slowdown = cfg->slowdown,
+		    .timeouts = r->timeouts,
 		    .warm_clones = cfg->warm_clones,
-		    .compile_wall_ms = (uint32_t)(compile_s * 1000 * cfg->slowdown),
-		    .compile_cpu_ms = (uint32_t)(compile_s * 1000 * cfg->slowdown),
-		    .pids = JOBSPEC_PIDS,
-		    .fsize_kb = JOBSPEC_FSIZE_KB,
-		    .tmpfs_kb = JOBSPEC_TMPFS_KB,
+		    .compile_wall_ms = compile_ms,
+		    .compile_cpu_ms = compile_ms,
+		    .pids = RD_DEFAULT_PIDS,
+		    .fsize_kb = RD_DEFAULT_FSIZE_KB,
+		    .tmpfs_kb = RD_DEFAULT_TMPFS_KB,
 		    .notify = pool_notify_cb,
 		};
 		rc = pool_new(base, &pc, &r->pools[i]);
@@ -232,7 +232,7 @@ static json_t *runner_health(void *ctx)
 			json_object_set_new(s, "error", json_string(pool_get_error(r->pools[i])));
 		json_object_set_new(pools, r->langs[i]->name, s);
 		if (pool_get_status(r->pools[i]) == POOL_FAILED ||
-		    pool_restore_failures_in_a_row(r->pools[i]) >= 3)
+		    pool_restore_failures_in_a_row(r->pools[i]) >= r->timeouts.restore_failures_max)
 			status = "degraded";
 		else if (pool_get_status(r->pools[i]) != POOL_SERVING && strcmp(status, "ok") == 0)
 			status = "starting";

@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "channel.h"
-#include "job.h"
-#include "log.h"
+#include "agent-channel.h"
+#include "agent-job.h"
+#include "agent-log.h"
 #include "proto.h"
 #include "services.h"
 #include "sys.h"
@@ -87,7 +87,7 @@ static void serve_one(int chan, int sigfd)
 	step_io_free(&io[1]);
 	free(payload);
 	/* The result is out; clean up for the next job while nobody waits. */
-	if (job_prepare(JOB_DEFAULT_TMPFS_KB, errmsg, sizeof errmsg) < 0)
+	if (job_prepare(RD_DEFAULT_TMPFS_KB, errmsg, sizeof errmsg) < 0)
 		log_msg("%s", errmsg);
 }
 
@@ -111,8 +111,8 @@ int main(void)
 		sys_boot();
 	chan = channel_open();
 	if (chan < 0)
-		fatal("no virtio port named " CHANNEL_PORT_NAME, -chan);
-	if (job_prepare(JOB_DEFAULT_TMPFS_KB, errmsg, sizeof errmsg) < 0)
+		fatal("no virtio port named " RD_AGENT_PORT_NAME, -chan);
+	if (job_prepare(RD_DEFAULT_TMPFS_KB, errmsg, sizeof errmsg) < 0)
 		fatal(errmsg, EIO);
 	/* A failed boot script is not fatal: the template's hello world then
 	 * fails with the server's absence, which the host reports. */

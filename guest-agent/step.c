@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent-log.h"
 #include "cgroup.h"
-#include "log.h"
 #include "sys.h"
 
 /* How often the loop samples the cgroup's cpu use while the step runs. */
@@ -87,7 +87,7 @@ static __attribute__((noreturn)) void child_exec(const struct step_spec *s, stru
 	set_limit(RLIMIT_FSIZE, (rlim_t)s->fsize_kb * 1024, (rlim_t)s->fsize_kb * 1024);
 	set_limit(RLIMIT_CORE, 0, 0);
 	set_limit(RLIMIT_NOFILE, 256, 256);
-	if (setgroups(0, NULL) < 0 || setgid(RUNNER_GID) < 0 || setuid(RUNNER_UID) < 0)
+	if (setgroups(0, NULL) < 0 || setgid(RD_RUNNER_GID) < 0 || setuid(RD_RUNNER_UID) < 0)
 		child_fail("dropping privileges");
 	/* setuid binaries in the image must not give root back. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

@@ -20,12 +20,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "agent-log.h"
 #include "services.h"
 
 /* musl ships no <linux/random.h>; these are its ioctls (stable ABI). */
 #define RNDADDENTROPY _IOW('R', 0x03, int[2])
 #define RNDRESEEDCRNG _IO('R', 0x07)
+
+/* Mount options of the boot's /tmp and /work, which are what job_prepare()
+ * mounts for a job with the default tmpfs size. */
+#define BOOT_TMPFS_SIZE "size=" RD_STR(RD_DEFAULT_TMPFS_KB) "k"
+#define RUNNER_IDS	"uid=" RD_STR(RD_RUNNER_UID) ",gid=" RD_STR(RD_RUNNER_GID)
 
 int sys_write_file(int dirfd, const char *path, const char *s)
 {
@@ -85,8 +90,9 @@ void sys_boot(void)
 	symlink("/proc/self/fd/0", "/dev/stdin");
 	symlink("/proc/self/fd/1", "/dev/stdout");
 	symlink("/proc/self/fd/2", "/dev/stderr");
-	do_mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k");
-	do_mount("tmpfs", WORK_DIR, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,uid=1000,gid=1000,size=65536k");
+	do_mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777," BOOT_TMPFS_SIZE);
+	do_mount("tmpfs", WORK_DIR, "tmpfs", MS_NOSUID | MS_NODEV,
+		 "mode=0755," RUNNER_IDS "," BOOT_TMPFS_SIZE);
 	do_mount("cgroup2", "/sys/fs/cgroup", "cgroup2", safe, "nsdelegate");
 	r = sys_write_file(AT_FDCWD, "/sys/fs/cgroup/cgroup.subtree_control", "+memory +pids");
 	if (r < 0)

@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define RUNNER_UID 1000
-#define RUNNER_GID 1000
-#define WORK_DIR   "/work"
+#include "guest.h"
+
+#define WORK_DIR "/work"
 
 /* Boot: /proc, /sys, /dev, /dev/pts, /dev/shm, /tmp, /work, cgroup2 with
  * +memory +pids delegated to children, loopback up. Errors are logged; the

@@ -8,7 +8,7 @@ void job_request_free(struct job_request *req)
 	if (!req)
 		return;
 	free(req->language);
-	for (size_t i = 0; i < req->n_files; i++) {
+	for (size_t i = 0; req->files && i < req->n_files; i++) {
 		free(req->files[i].name);
 		free(req->files[i].data);
 	}

@@ -74,6 +74,9 @@ struct job_result {
 	char vm_id[32];
 };
 
+/* Frees what *req owns and zeroes it; req itself is the caller's (it is
+ * usually embedded or on the stack). Accepts NULL and zeroed or half-built
+ * requests, such as one api_parse_execute() gave up on. */
 void job_request_free(struct job_request *req);
 void job_result_free(struct job_result *res);
 const char *job_status_to_string(enum job_status s);

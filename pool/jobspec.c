@@ -73,15 +73,15 @@ void jobspec_program(const char *code, uint32_t run_ms, uint32_t compile_ms, str
 	    .n_files = 1,
 	    .timeout_ms = run_ms,
 	    .cpu_ms = run_ms,
-	    .memory_kb = JOBSPEC_MEMORY_KB,
-	    .output_bytes = JOBSPEC_OUTPUT_BYTES,
+	    .memory_kb = RD_DEFAULT_MEMORY_KB,
+	    .output_bytes = RD_DEFAULT_OUTPUT_BYTES,
 	};
 	*lim = (struct jobspec_limits){
 	    .compile_wall_ms = compile_ms,
 	    .compile_cpu_ms = compile_ms,
-	    .pids = JOBSPEC_PIDS,
-	    .fsize_kb = JOBSPEC_FSIZE_KB,
-	    .tmpfs_kb = JOBSPEC_TMPFS_KB,
+	    .pids = RD_DEFAULT_PIDS,
+	    .fsize_kb = RD_DEFAULT_FSIZE_KB,
+	    .tmpfs_kb = RD_DEFAULT_TMPFS_KB,
 	};
 }
 
@@ -98,6 +98,54 @@ int jobspec_send(struct vmm *vmm, const struct job_request *req, const struct la
 	if (r < 0)
 		return r;
 	return vmm_send_job(vmm, &job, jobspec_budget(req));
+}
+
+/* The warm-up as a language of its own, so that its job is built like any
+ * other: no compile step, `cat` as the run command, "warm-up" as the
+ * program's file. */
+static char warm_up_name[] = "warm-up";
+static char warm_up_cat[] = "cat";
+static const struct language warm_up_language = {
+    .name = warm_up_name,
+    .file = warm_up_name,
+    .run = {.line = warm_up_cat, .argv = {warm_up_cat, NULL}},
+};
+
+int jobspec_warm_up(uint32_t wall_ms, const uint8_t *entropy, uint32_t entropy_len,
+		    struct jobspec_scratch *scratch, struct rd_job *ret)
+{
+	static uint8_t one_byte[] = "x";
+	struct job_file file = {.data = one_byte, .len = 1};
+	/* Limits left at 0 are not sent: the agent applies its defaults. */
+	const struct job_request req = {
+	    .files = &file,
+	    .n_files = 1,
+	    .stdin_data = one_byte,
+	    .stdin_len = 1,
+	    .timeout_ms = wall_ms,
+	    .output_bytes = 1024,
+	};
+	const struct jobspec_limits lim = {0};
+
+	return jobspec_build(&req, &warm_up_language, &lim, entropy, entropy_len, scratch, ret);
+}
+
+int jobspec_send_warm_up(struct vmm *vmm, uint32_t wall_ms)
+{
+	/* The minimum of entropy will do: every clone's next job, the first
+	 * that runs a user's code, reseeds again. */
+	uint8_t entropy[RD_ENTROPY_MIN];
+	struct jobspec_scratch scratch;
+	struct rd_job job;
+
+	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy))
+		return -EIO;
+	int r = jobspec_warm_up(wall_ms, entropy, sizeof(entropy), &scratch, &job);
+	if (r < 0)
+		return r;
+	/* The answer is one byte of output: the channel's initial budget of
+	 * 64 KiB covers it. */
+	return vmm_send_job(vmm, &job, 64u << 10);
 }
 
 size_t jobspec_budget(const struct job_request *req)

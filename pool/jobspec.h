@@ -1,21 +1,20 @@
 /* jobspec.h: turning a client's job_request and a language into the
  * rd_job the agent runs, and the agent's rd_result back into a job_result.
- * Both directions are pure and shared by the pool and the template warm-up. */
+ * Both directions are pure. Every job the host sends is built here by
+ * jobspec_build(): clients' jobs (pool.c), the template's hello world
+ * (template.c), a clone's warm-up (pool.c) and bench/vmbench's. */
 #pragma once
 
+#include "guest.h"
 #include "job.h"
 #include "language.h"
 #include "proto.h"
 #include "vmm.h"
 
-/* Guest limits runnerd applies besides the client's (runner.c) and that the
- * template warm-up and bench/vmbench use too. */
-#define JOBSPEC_PIDS	     64
-#define JOBSPEC_FSIZE_KB     (64u << 10)
-#define JOBSPEC_TMPFS_KB     (64u << 10)
-#define JOBSPEC_MEMORY_KB    (256u << 10) /* the API's default (api.h) */
-#define JOBSPEC_OUTPUT_BYTES (64u << 10)  /* the API's default (api.h) */
-
+/* Guest limits runnerd applies besides the client's. runner.c gives every
+ * pool the agent's defaults for pids, file size and tmpfs (RD_DEFAULT_* in
+ * guest.h), and so does jobspec_program() for the template's hello world
+ * and bench/vmbench. */
 struct jobspec_limits {
 	uint32_t compile_wall_ms;
 	uint32_t compile_cpu_ms;
@@ -37,7 +36,7 @@ struct jobspec_scratch {
 int jobspec_build(const struct job_request *req, const struct language *lang,
 		  const struct jobspec_limits *lim, const uint8_t *entropy, uint32_t entropy_len,
 		  struct jobspec_scratch *scratch, struct rd_job *ret);
-/* A request for one program `code` with the defaults above: run step
+/* A request for one program `code` with the default limits: run step
  * limited to run_ms (wall and cpu), compile step to compile_ms. Fills all
  * three outputs; req borrows file, file borrows code. */
 void jobspec_program(const char *code, uint32_t run_ms, uint32_t compile_ms, struct job_file *file,
@@ -48,6 +47,18 @@ void jobspec_program(const char *code, uint32_t run_ms, uint32_t compile_ms, str
  * diverge) and sends it to the agent with the job's byte budget. */
 int jobspec_send(struct vmm *vmm, const struct job_request *req, const struct language *lang,
 		 const struct jobspec_limits *lim);
+
+/* The warm-up job a restored clone runs before it is READY: `cat` of a
+ * one-byte stdin, with one small file named "warm-up": our data only, never
+ * a user's. It runs the agent's whole job path once (frame read, reseed,
+ * file write, cgroup, fork, exec, stdin and stdout pipes) so that path is
+ * translated before a user waits on it. Its run step gets wall_ms and an
+ * output cap of 1 KiB; every other limit is the agent's default. Fills
+ * *ret like jobspec_build(), borrowing from scratch and entropy. */
+int jobspec_warm_up(uint32_t wall_ms, const uint8_t *entropy, uint32_t entropy_len,
+		    struct jobspec_scratch *scratch, struct rd_job *ret);
+/* Builds the warm-up job with fresh entropy and sends it. */
+int jobspec_send_warm_up(struct vmm *vmm, uint32_t wall_ms);
 
 /* Bytes the agent may send back for this job: both steps' capped streams
  * plus room for the frame structure. */

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -216,7 +215,8 @@ static void vm_restore_failed(struct vm *vm, const char *why)
 	p->last_failure = strdup(why);
 	pool_notify(p, 4, "%s: restore of %s failed: %s", p->cfg.lang->name, vmm_id(vm->vmm), why);
 	vm_discard(vm);
-	if (p->consecutive_failures >= 3 && p->restores == 0 && !p->template_rebuilt && p->n_restoring == 0)
+	if (p->consecutive_failures >= p->cfg.timeouts.restore_failures_max && p->restores == 0 &&
+	    !p->template_rebuilt && p->n_restoring == 0)
 		pool_rebuild_template(p);
 }
 
@@ -288,36 +288,17 @@ static void vm_warm_paused_cb(struct vmm *vmm, const char *error, void *arg)
 		vm_make_ready(arg);
 }
 
-/* The warm-up job: `cat` of a one-byte stdin, with one small file: our
- * data only, never a user's. It runs the agent's whole job path once
- * (frame read, reseed, file write, cgroup, fork, exec, stdin and stdout
- * pipes) so that path is translated before a user waits on it. */
+/* The clone runs the warm-up job (jobspec_warm_up()) so that the agent's
+ * job path is translated before a user waits on it. */
 static void vm_warm_resumed_cb(struct vmm *vmm, const char *error, void *arg)
 {
 	struct vm *vm = arg;
-	uint8_t entropy[RD_ENTROPY_MIN];
-	static const uint8_t one_byte[] = "x";
-	struct rd_job job = {
-	    .entropy = entropy,
-	    .entropy_len = sizeof(entropy),
-	    .files = {{.name = "warm-up", .data = one_byte, .len = 1}},
-	    .n_files = 1,
-	    .stdin_data = one_byte,
-	    .stdin_len = 1,
-	    .run_argv = {"cat", NULL},
-	    .run_argc = 1,
-	    .limits = {.wall_ms = (uint32_t)(5000 * vm->pool->cfg.slowdown), .output_bytes = 1024},
-	};
 
 	if (error) {
 		vm_restore_failed(vm, error);
 		return;
 	}
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	job.realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy) ||
-	    vmm_send_job(vmm, &job, 64u << 10) < 0)
+	if (jobspec_send_warm_up(vmm, vm->pool->cfg.timeouts.warm_up_wall_ms) < 0)
 		vm_restore_failed(vm, "could not send the warm-up job");
 }
 
@@ -436,7 +417,7 @@ static void pool_lease(struct pool *p, struct vm *vm, struct pool_job *job)
 	/* The agent enforces the limits; this deadline, armed from the lease
 	 * on, is the backstop for a VMM or guest that stops cooperating. */
 	uint64_t ms = job->req.timeout_ms + (language_compiled(p->cfg.lang) ? p->cfg.compile_wall_ms : 0);
-	vm_arm_timer(vm, ms + (uint64_t)(2000 * p->cfg.slowdown));
+	vm_arm_timer(vm, ms + p->cfg.timeouts.deadline_slack_ms);
 	if (vmm_resume(vm->vmm, vm_resumed_cb, vm) < 0) {
 		job_fail(job, JOB_SANDBOX_ERROR, "could not resume the VM");
 		vm_discard(vm);
@@ -472,7 +453,7 @@ static int pool_start_restore(struct pool *p)
 	p->n_restoring++;
 	vm->next = p->vms;
 	p->vms = vm;
-	vm_arm_timer(vm, (uint64_t)(10000 * p->cfg.slowdown));
+	vm_arm_timer(vm, p->cfg.timeouts.restore_ms);
 	return 0;
 }
 
@@ -484,7 +465,7 @@ static void pool_refill(struct pool *p, bool after_backoff)
 {
 	if (p->status != POOL_SERVING)
 		return;
-	if (p->consecutive_failures >= 3 && !after_backoff) {
+	if (p->consecutive_failures >= p->cfg.timeouts.restore_failures_max && !after_backoff) {
 		unsigned shift = p->consecutive_failures > 8 ? 8 : p->consecutive_failures;
 		uint64_t ms = 50u << shift;
 		struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
@@ -537,16 +518,13 @@ static void pool_template_cb(const char *error, int ram_fd, int state_fd, void *
 
 static int pool_prepare_template(struct pool *p, bool force_rebuild)
 {
-	unsigned run_s = p->cfg.lang->run_timeout_s;
 	struct template_spec spec = {
 	    .lang = p->cfg.lang,
 	    .vmm = &p->cfg.vmm,
 	    .cache_dir = p->cfg.cache_dir,
 	    .qemu_version = p->cfg.qemu_version,
-	    .boot_timeout_ms = (uint32_t)(60000 * p->cfg.slowdown),
-	    /* The hello world gets the language's limits, never less than
-	     * 30 s: it is a first run, in a cold guest. */
-	    .warm_timeout_ms = (uint32_t)((run_s > 30 ? run_s : 30) * 1000 * p->cfg.slowdown),
+	    .boot_timeout_ms = p->cfg.timeouts.template_boot_ms,
+	    .warm_timeout_ms = pool_timeouts_hello_ms(&p->cfg.timeouts, p->cfg.lang),
 	    .compile_timeout_ms = p->cfg.compile_wall_ms,
 	    .memory_kb = p->cfg.lang->job_memory_mb * 1024u,
 	    .force_rebuild = force_rebuild,
@@ -695,7 +673,7 @@ int pool_submit(struct pool *p, struct job_request *req, pool_done_cb cb, void *
 		return -ENODEV;
 	/* Restores keep failing and nothing is ready: say so now rather than
 	 * letting the request wait for a VM that will not come. */
-	if (p->n_ready == 0 && p->consecutive_failures >= 3)
+	if (p->n_ready == 0 && p->consecutive_failures >= p->cfg.timeouts.restore_failures_max)
 		return -ENODEV;
 	if (p->n_ready == 0 && p->q_len >= p->cfg.queue_max)
 		return -EAGAIN;
@@ -714,8 +692,8 @@ int pool_submit(struct pool *p, struct job_request *req, pool_done_cb cb, void *
 		job_free(job);
 		return -ENOMEM;
 	}
-	struct timeval tv = {(time_t)(p->cfg.queue_wait_ms / 1000),
-			     (suseconds_t)(p->cfg.queue_wait_ms % 1000) * 1000};
+	uint32_t wait_ms = p->cfg.timeouts.queue_wait_ms;
+	struct timeval tv = {(time_t)(wait_ms / 1000), (suseconds_t)(wait_ms % 1000) * 1000};
 	evtimer_add(job->queue_timer, &tv);
 	*ret = job;
 
@@ -766,7 +744,7 @@ unsigned pool_restore_failures_in_a_row(const struct pool *p)
 
 const char *pool_get_error(const struct pool *p)
 {
-	if (p->status == POOL_SERVING && p->consecutive_failures >= 3)
+	if (p->status == POOL_SERVING && p->consecutive_failures >= p->cfg.timeouts.restore_failures_max)
 		return p->last_failure;
 	return p->error;
 }

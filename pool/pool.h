@@ -15,6 +15,7 @@
 
 #include "job.h"
 #include "language.h"
+#include "timeouts.h"
 #include "vmm.h"
 
 struct pool;
@@ -38,11 +39,12 @@ struct pool_config {
 	unsigned min;		     /* paused clones kept ready even when idle */
 	unsigned max;		     /* paused clones kept ready at most */
 	uint32_t idle_ms;	     /* a pool with no request for this long shrinks */
-	uint32_t queue_wait_ms;	     /* how long a request may wait for a VM */
 	unsigned max_restoring;	     /* concurrent restores */
 	unsigned queue_max;	     /* waiting requests before 429 */
-	double slowdown;	     /* scales the pool's own timeouts (>= 1) */
 	bool warm_clones;	     /* run a no-op job in each clone before it is READY */
+	/* How long to wait for what, and when to stop trying: filled by
+	 * pool_timeouts_init(), the slowdown applied. */
+	struct pool_timeouts timeouts;
 	uint32_t compile_wall_ms;
 	uint32_t compile_cpu_ms;
 	uint32_t pids;
@@ -74,7 +76,8 @@ const char *pool_status_to_string(enum pool_status s);
 /* How long the template took to load or build, in ms (0 until ready). */
 double pool_template_ms(const struct pool *pool);
 const char *pool_get_error(const struct pool *pool);
-/* Restores that failed in a row; >= 3 means the pool cannot refill. */
+/* Restores that failed in a row; at timeouts.restore_failures_max the pool
+ * cannot refill. */
 unsigned pool_restore_failures_in_a_row(const struct pool *pool);
 const struct language *pool_language(const struct pool *pool);
 json_t *pool_stats_json(const struct pool *pool);

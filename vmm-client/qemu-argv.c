@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guest.h"
+
 #define MACHINE	 "microvm,isa-serial=on,acpi=off"
 #define SANDBOX	 "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
 #define ARGV_MAX 64
@@ -154,7 +156,7 @@ int qemu_argv_build(const struct qemu_machine *m, char ***ret_argv)
 		add(&a, "-chardev");
 		add(&a, "socket,id=agent,fd=%d", m->agent_fd);
 		add(&a, "-device");
-		add(&a, "virtserialport,chardev=agent,name=" QEMU_AGENT_PORT_NAME);
+		add(&a, "virtserialport,chardev=agent,name=" RD_AGENT_PORT_NAME);
 	}
 	if (m->qmp_fd >= 0) {
 		add(&a, "-chardev");

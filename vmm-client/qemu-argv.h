@@ -4,8 +4,6 @@
  * qemu_argv_build(), a pure function of struct qemu_machine. */
 #pragma once
 
-#define QEMU_AGENT_PORT_NAME "runnerd.agent"
-
 enum qemu_start {
 	/* Boot the kernel. RAM is mapped shared (share=on), so a later save
 	 * can leave it in its file. */

@@ -15,8 +15,6 @@
 #include "proto.h"
 #include "qemu-argv.h"
 
-#define VMM_AGENT_PORT_NAME QEMU_AGENT_PORT_NAME
-
 /* TCG translation buffer per VM. Only translated code is resident, so a
  * paused clone costs the same with any size; but a buffer too small for a
  * compiler's code (gcc's cc1) is flushed mid-job and everything, the

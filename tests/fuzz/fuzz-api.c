@@ -51,6 +51,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		json_decref(j);
 	}
-	api_request_clear(&req);
+	job_request_free(&req);
 	return 0;
 }

@@ -1,4 +1,4 @@
-/* fuzz-proto.c: libFuzzer target for every decoder in guest-agent/proto.c,
+/* fuzz-proto.c: libFuzzer target for every decoder in proto/proto.c,
  * the code that parses bytes from the other side of the host <-> guest
  * channel. The first input byte picks the decoder, the rest is its input.
  * Anything that decodes is re-encoded and decoded again, and must come back

@@ -57,6 +57,7 @@ def check_memory_hog(d):
 def check_endless_output(d):
     rss_pid = d.proc.pid
     r = d.execute("bash", "yes")
+    # 65536: the default output limit, RD_DEFAULT_OUTPUT_BYTES in proto/guest.h
     assert r["stdout_truncated"] is True and len(r["stdout"]) == 65536, (len(r["stdout"]), r["stdout_truncated"])
     assert r["stdout"].startswith("y\ny\n"), r["stdout"][:20]
     before = vm_rss_kb(rss_pid)
@@ -107,6 +108,8 @@ def host_free(path):
 def check_fill_disk(d):
     paths = [p for p in (CACHE, d.dir, "/tmp") if os.path.exists(p)]
     free_before = {p: host_free(p) for p in paths}
+    # /work and /tmp are 64 MiB each (RD_DEFAULT_TMPFS_KB in proto/guest.h),
+    # so the second 40 MiB file and the 100 MiB one cannot fit.
     code = ("for i in 1 2 3; do head -c 40M /dev/zero > /work/f$i || echo work-full-$i; done\n"
             "head -c 100M /dev/zero > /tmp/big || echo tmp-full\n"
             "head -c 30M /dev/zero > /dev/shm/big || echo shm-full\n"

@@ -232,6 +232,7 @@ def python_checks(vm):
     def env_and_uid():
         r = vm.job(run=["sh", "-c", "id -u; id -g; pwd; env | sort; ls -ld /work | cut -c1-10"])
         out = r["run"]["stdout"].decode().split("\n")
+        # RD_RUNNER_UID and RD_RUNNER_GID in proto/guest.h
         expect(out[0:3] == ["1000", "1000", "/work"], "uid/gid/cwd", r)
         env = set(out[3:7])
         expect(env == {"HOME=/work", "LANG=C.UTF-8", "PATH=/usr/local/bin:/usr/bin:/bin", "TMPDIR=/tmp"}

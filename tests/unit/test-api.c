@@ -12,6 +12,7 @@
 #include "check.h"
 
 #include "api.h"
+#include "guest.h"
 
 static struct api_limits lim;
 
@@ -24,7 +25,7 @@ static int parse(const char *body, size_t len)
 	char *err = NULL;
 	int r;
 
-	api_request_clear(&req);
+	job_request_free(&req);
 	last_error[0] = '\0';
 	r = api_parse_execute(body, len, &lim, "main.py", &req, &err);
 	if (r < 0) {
@@ -53,9 +54,10 @@ static void test_parse(void)
 		  strcmp(req.files[0].name, "main.py") == 0 && req.files[0].len == 9 &&
 		  memcmp(req.files[0].data, "print(1)\n", 9) == 0,
 	      "minimal request");
-	CHECK(r == 0 && req.timeout_ms == 10000 && req.cpu_ms == 10000 && req.memory_kb == 256 * 1024 &&
-		  req.output_bytes == 64 * 1024 && !req.base64_output,
-	      "defaults applied");
+	CHECK(r == 0 && req.timeout_ms == RD_DEFAULT_WALL_MS && req.cpu_ms == RD_DEFAULT_WALL_MS &&
+		  req.memory_kb == RD_DEFAULT_MEMORY_KB && req.output_bytes == RD_DEFAULT_OUTPUT_BYTES &&
+		  !req.base64_output,
+	      "defaults applied: the agent's");
 	CHECK(r == 0 && strlen(req.request_id) == 16 && strspn(req.request_id, "0123456789abcdef") == 16 &&
 		  req.arrival_ns > 0,
 	      "request id and arrival time");
@@ -66,7 +68,7 @@ static void test_parse(void)
 		r = api_parse_execute(b, strlen(b), &lim, NULL, &q, &err);
 		free(err);
 		CHECK(r == 0 && q.files[0].name == NULL, "no default file name: files[0].name left NULL");
-		api_request_clear(&q);
+		job_request_free(&q);
 	}
 
 	r = P("{\"language\":\"python\",\"code\":\"x\",\"timeout\":2.5,\"cpu_time\":1,\"memory_mb\":64,"
@@ -255,7 +257,7 @@ static void test_parse(void)
 		      "stdin over its limit (checked before decoding)");
 		free(err);
 	}
-	api_request_clear(&req);
+	job_request_free(&req);
 }
 
 static json_t *render(struct job_request *rq, struct job_result *res)

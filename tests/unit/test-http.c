@@ -53,7 +53,7 @@ static void fake_finish(struct service_exec *x)
 	snprintf(res.vm_id, sizeof(res.vm_id), "fake-1");
 	atomic_fetch_add(&dones, 1);
 	x->done(x->req, &res, x->userdata);
-	api_request_clear(x->req);
+	job_request_free(x->req);
 	free(x->req);
 	if (x->timer)
 		event_free(x->timer);
@@ -119,7 +119,7 @@ static int fake_execute(void *ctx, struct job_request *req, service_done_cb done
 static void fake_cancel(void *ctx, struct service_exec *x)
 {
 	atomic_fetch_add(&cancels, 1);
-	api_request_clear(x->req);
+	job_request_free(x->req);
 	free(x->req);
 	if (x->timer)
 		event_free(x->timer);

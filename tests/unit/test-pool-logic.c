@@ -1,6 +1,7 @@
 /* test-pool-logic.c: the pool's pure logic: the VM state machine's
- * transition table, and how an agent result becomes a job status (language
- * definitions: test-language.c). */
+ * transition table, how an agent result becomes a job status, the warm-up
+ * job, the request destructor, and the timeouts and their scaling
+ * (language definitions: test-language.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "check.h"
 #include "jobspec.h"
+#include "timeouts.h"
 #include "vm-state.h"
 
 static void test_vm_state(void)
@@ -75,9 +77,105 @@ static void test_result_status(void)
 	job_result_free(&res);
 }
 
+/* The warm-up job, built through jobspec like every job, is exactly the
+ * job a clone has always warmed up with: `cat` of one byte, one file, a
+ * wall limit and a 1 KiB output cap, the rest left to the agent. */
+static void test_warm_up(void)
+{
+	uint8_t entropy[RD_ENTROPY_MIN] = {1, 2, 3};
+	static const uint8_t one_byte[] = "x";
+	struct rd_job want = {
+	    .entropy = entropy,
+	    .entropy_len = sizeof(entropy),
+	    .files = {{.name = "warm-up", .data = one_byte, .len = 1}},
+	    .n_files = 1,
+	    .stdin_data = one_byte,
+	    .stdin_len = 1,
+	    .run_argv = {"cat", NULL},
+	    .run_argc = 1,
+	    .limits = {.wall_ms = 5000, .output_bytes = 1024},
+	};
+	struct jobspec_scratch scratch;
+	struct rd_job job;
+	struct rd_buf a, b;
+
+	CHECK(jobspec_warm_up(5000, entropy, sizeof(entropy), &scratch, &job) == 0, "warm-up job built");
+	CHECK(job.compile_argc == 0 && job.run_argc == 1 && strcmp(job.run_argv[0], "cat") == 0 &&
+		  job.run_argv[1] == NULL,
+	      "warm-up runs cat, no compile step");
+	want.realtime_ns = job.realtime_ns;
+	rd_buf_init(&a, 1u << 20);
+	rd_buf_init(&b, 1u << 20);
+	CHECK(rd_job_encode(&job, 7, &a) == 0 && rd_job_encode(&want, 7, &b) == 0 && a.len == b.len &&
+		  memcmp(a.data, b.data, a.len) == 0,
+	      "warm-up frame is byte for byte the one clones always ran");
+	rd_buf_free(&a);
+	rd_buf_free(&b);
+}
+
+/* job_request_free() is the one destructor of a request, for the API's
+ * half-built ones as for the pool's finished ones. */
+static void test_request_free(void)
+{
+	struct job_request req = {0};
+
+	job_request_free(NULL);
+	job_request_free(&req);
+	CHECK(req.files == NULL && req.n_files == 0, "a zeroed request stays zeroed");
+
+	/* Half-built: a count with no array yet, as a parse can leave it. */
+	req.language = strdup("python");
+	req.n_files = 1;
+	job_request_free(&req);
+	CHECK(req.language == NULL && req.n_files == 0, "a request with no files array is freed");
+
+	req.language = strdup("python");
+	req.files = calloc(2, sizeof(struct job_file));
+	req.n_files = 2;
+	req.files[0].name = strdup("main.py");
+	req.files[0].data = (uint8_t *)strdup("print(1)");
+	req.files[0].len = 8;
+	req.stdin_data = (uint8_t *)strdup("in");
+	req.stdin_len = 2;
+	req.timeout_ms = 10;
+	job_request_free(&req);
+	CHECK(req.language == NULL && req.files == NULL && req.n_files == 0 && req.stdin_data == NULL &&
+		  req.timeout_ms == 0,
+	      "a whole request is freed and zeroed");
+}
+
+/* The values documented in timeouts.h, multiplied by the slowdown. */
+static void test_timeouts(void)
+{
+	struct pool_timeouts t;
+	struct language lang = {0};
+
+	pool_timeouts_init(&t, 1.0);
+	CHECK(t.restore_ms == 10000 && t.warm_up_wall_ms == 5000 && t.deadline_slack_ms == 2000 &&
+		  t.template_boot_ms == 60000 && t.hello_min_ms == 30000 && t.compile_default_ms == 30000 &&
+		  t.queue_wait_ms == 60000 && t.restore_failures_max == 3,
+	      "timeouts at slowdown 1");
+	pool_timeouts_init(&t, 2.5);
+	CHECK(t.restore_ms == 25000 && t.warm_up_wall_ms == 12500 && t.deadline_slack_ms == 5000 &&
+		  t.template_boot_ms == 150000 && t.hello_min_ms == 75000 && t.compile_default_ms == 75000 &&
+		  t.queue_wait_ms == 150000 && t.restore_failures_max == 3,
+	      "timeouts scaled by slowdown 2.5; the failure count is not");
+	CHECK(pool_timeouts_compile_ms(&t, &lang) == 75000, "compile limit: the default, scaled");
+	lang.compile_timeout_s = 120;
+	CHECK(pool_timeouts_compile_ms(&t, &lang) == 300000, "compile limit: the language's, scaled");
+	CHECK(pool_timeouts_hello_ms(&t, &lang) == 75000, "hello world: at least the minimum");
+	lang.run_timeout_s = 20;
+	CHECK(pool_timeouts_hello_ms(&t, &lang) == 75000, "hello world: a short run limit is raised");
+	lang.run_timeout_s = 45;
+	CHECK(pool_timeouts_hello_ms(&t, &lang) == 112500, "hello world: a longer run limit, scaled");
+}
+
 int main(void)
 {
 	test_vm_state();
 	test_result_status();
+	test_warm_up();
+	test_request_free();
+	test_timeouts();
 	return check_done();
 }

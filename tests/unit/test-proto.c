@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "guest.h"
 #include "proto.h"
 
 static uint8_t entropy[32];
@@ -500,6 +501,27 @@ static void test_message(void)
 	rd_buf_free(&b);
 }
 
+/* The agent pastes these into its boot mount options as text (RD_STR());
+ * the text must read as the number the rest of the code uses. */
+static void test_guest_constants(void)
+{
+	static const struct {
+		unsigned value;
+		const char *text, *name;
+	} c[] = {
+	    {RD_RUNNER_UID, RD_STR(RD_RUNNER_UID), "RD_RUNNER_UID"},
+	    {RD_RUNNER_GID, RD_STR(RD_RUNNER_GID), "RD_RUNNER_GID"},
+	    {RD_DEFAULT_TMPFS_KB, RD_STR(RD_DEFAULT_TMPFS_KB), "RD_DEFAULT_TMPFS_KB"},
+	};
+	char buf[32], name[64];
+
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		snprintf(buf, sizeof buf, "%u", c[i].value);
+		snprintf(name, sizeof name, "%s is a plain decimal literal", c[i].name);
+		CHECK(strcmp(buf, c[i].text) == 0, name);
+	}
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof entropy; i++)
@@ -514,5 +536,6 @@ int main(void)
 	test_result();
 	test_result_rejects();
 	test_message();
+	test_guest_constants();
 	return check_done();
 }

@@ -12,6 +12,7 @@
 
 #include "check.h"
 
+#include "guest.h"
 #include "qemu-argv.h"
 
 #define SANDBOX "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
@@ -111,7 +112,7 @@ static void tcg_boot(void)
 	    "-chardev",
 	    "socket,id=agent,fd=6",
 	    "-device",
-	    "virtserialport,chardev=agent,name=runnerd.agent",
+	    "virtserialport,chardev=agent,name=" RD_AGENT_PORT_NAME,
 	    "-chardev",
 	    "socket,id=qmp,fd=5",
 	    "-mon",

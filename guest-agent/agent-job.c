@@ -1,7 +1,8 @@
-/* job.c: the per-job sequence. Everything a previous job could have left
- * behind (processes, files in /work or /tmp) is destroyed first, then the
- * guest is made unique (entropy reseed, clock) before any job code runs. */
-#include "job.h"
+/* agent-job.c: the per-job sequence. Everything a previous job could have
+ * left behind (processes, files in /work or /tmp) is destroyed first, then
+ * the guest is made unique (entropy reseed, clock) before any job code
+ * runs. */
+#include "agent-job.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "agent-log.h"
 #include "sys.h"
 
 static unsigned cg_counter;
@@ -58,7 +59,7 @@ static int write_files(const struct rd_job *job, char *errmsg, size_t size)
 			}
 			off += (uint32_t)n;
 		}
-		if (fchown(fd, RUNNER_UID, RUNNER_GID) < 0) {
+		if (fchown(fd, RD_RUNNER_UID, RD_RUNNER_GID) < 0) {
 			close(fd);
 			goto fail;
 		}
@@ -79,7 +80,7 @@ int job_prepare(uint32_t tmpfs_kb, char *errmsg, size_t errmsg_size)
 
 	prepared_tmpfs_kb = 0;
 	sys_kill_all();
-	r = sys_fresh_tmpfs(WORK_DIR, tmpfs_kb, 0755, RUNNER_UID, RUNNER_GID);
+	r = sys_fresh_tmpfs(WORK_DIR, tmpfs_kb, 0755, RD_RUNNER_UID, RD_RUNNER_GID);
 	if (r >= 0)
 		r = sys_fresh_tmpfs("/tmp", tmpfs_kb, 01777, 0, 0);
 	if (r < 0) {
@@ -94,12 +95,12 @@ int job_run(const struct rd_job *job, int sigfd, uint64_t t_job_ns, struct rd_re
 	    struct step_io io[2], char *errmsg, size_t errmsg_size)
 {
 	const struct rd_limits *l = &job->limits;
-	uint32_t tmpfs_kb = or_default(l->tmpfs_kb, JOB_DEFAULT_TMPFS_KB);
-	uint32_t output = or_default(l->output_bytes, JOB_DEFAULT_OUTPUT_BYTES);
+	uint32_t tmpfs_kb = or_default(l->tmpfs_kb, RD_DEFAULT_TMPFS_KB);
+	uint32_t output = or_default(l->output_bytes, RD_DEFAULT_OUTPUT_BYTES);
 	struct step_spec s = {
-	    .memory_kb = or_default(l->memory_kb, JOB_DEFAULT_MEMORY_KB),
-	    .pids = or_default(l->pids, JOB_DEFAULT_PIDS),
-	    .fsize_kb = or_default(l->fsize_kb, JOB_DEFAULT_FSIZE_KB),
+	    .memory_kb = or_default(l->memory_kb, RD_DEFAULT_MEMORY_KB),
+	    .pids = or_default(l->pids, RD_DEFAULT_PIDS),
+	    .fsize_kb = or_default(l->fsize_kb, RD_DEFAULT_FSIZE_KB),
 	    .output_bytes = output > STEP_OUTPUT_MAX ? STEP_OUTPUT_MAX : output,
 	    .sigfd = sigfd,
 	    .t_job_ns = t_job_ns,
@@ -135,7 +136,7 @@ int job_run(const struct rd_job *job, int sigfd, uint64_t t_job_ns, struct rd_re
 		s.kind = RD_STEP_COMPILE;
 		s.cg_index = cg_counter++;
 		s.argv = job->compile_argv;
-		s.wall_ms = or_default(l->compile_wall_ms, JOB_DEFAULT_COMPILE_WALL_MS);
+		s.wall_ms = or_default(l->compile_wall_ms, RD_DEFAULT_COMPILE_WALL_MS);
 		s.cpu_ms = or_default(l->compile_cpu_ms, s.wall_ms);
 		r = step_run(&s, &io[0], &res->compile);
 		if (r < 0) {
@@ -152,7 +153,7 @@ int job_run(const struct rd_job *job, int sigfd, uint64_t t_job_ns, struct rd_re
 	s.argv = job->run_argv;
 	s.stdin_data = job->stdin_data ? job->stdin_data : (const uint8_t *)"";
 	s.stdin_len = job->stdin_len;
-	s.wall_ms = or_default(l->wall_ms, JOB_DEFAULT_WALL_MS);
+	s.wall_ms = or_default(l->wall_ms, RD_DEFAULT_WALL_MS);
 	s.cpu_ms = or_default(l->cpu_ms, s.wall_ms);
 	r = step_run(&s, &io[1], &res->run);
 	if (r < 0) {

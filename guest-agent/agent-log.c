@@ -1,6 +1,7 @@
-/* log.c: console logging and a clock helper for the agent. Lines are
- * truncated to a fixed size so nothing a job controls can make them long. */
-#include "log.h"
+/* agent-log.c: console logging and a clock helper for the agent. Lines
+ * are truncated to a fixed size so nothing a job controls can make them
+ * long. */
+#include "agent-log.h"
 
 #include <fcntl.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* log.h: the agent's only output channel besides the frames: short lines on
+/* agent-log.h: the agent's only output channel besides the frames: short lines on
  * /dev/console. The host bounds and usually discards the console, so these
  * are for a human debugging a boot, never for job data. */
 #pragma once

@@ -1,10 +1,11 @@
-/* channel.c: opening the virtio-serial port and moving whole frames over it.
+/* agent-channel.c: opening the virtio-serial port and moving whole frames
+ * over it.
  *
  * Protocol fact about virtio-console: while no host end is connected, read()
  * returns 0 and write() blocks. A snapshot clone may resume before its host
  * connects, so EOF here means "wait and retry", never "exit" (PID 1 must not
  * exit: the kernel would panic and the host would see a crash). */
-#include "channel.h"
+#include "agent-channel.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "agent-log.h"
 
 static void pause_ms(long ms)
 {
@@ -50,7 +51,7 @@ static int find_port(char *dev, size_t dev_size)
 			continue;
 		name[n] = '\0';
 		name[strcspn(name, "\n")] = '\0';
-		if (strcmp(name, CHANNEL_PORT_NAME) == 0) {
+		if (strcmp(name, RD_AGENT_PORT_NAME) == 0) {
 			snprintf(dev, dev_size, "/dev/%s", e->d_name);
 			r = 0;
 			break;

@@ -1,13 +1,13 @@
-/* channel.h: the agent's end of the host channel (a virtio-serial port named
- * "runnerd.agent") and whole-frame I/O on it. */
+/* agent-channel.h: the agent's end of the host channel (a virtio-serial port
+ * named RD_AGENT_PORT_NAME) and whole-frame I/O on it. The host's end is
+ * vmm-client/channel.h. */
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guest.h"
 #include "proto.h"
-
-#define CHANNEL_PORT_NAME "runnerd.agent"
 
 /* Finds the port by name under /sys/class/virtio-ports and opens it.
  * Retries for a few seconds while devices are still probing. */
