@@ -908,6 +908,42 @@ static void test_failure_counting(void)
 	fx_stop(&f);
 }
 
+/* vmm_restore() itself fails (no QEMU could be started): counted like a
+ * restore that failed later, reported, and retried after the back-off;
+ * no VMM callback exists to schedule that retry. */
+static void test_restore_start_failure(void)
+{
+	struct fx f;
+	struct outcome a, b;
+
+	fx_init(&f, "cache");
+	f.cfg.max_restoring = 1;
+	fx_start(&f);
+	fx_serve(&f);
+	fake_vmm_restore_error = -EMFILE;
+	CHECK(submit(&f, "A", 5000, &a, NULL) == 0);
+	pump(f.base);
+	CHECK(clones_made() == 0 && pool_restore_failures_in_a_row(f.pool) == 1 &&
+		  stat_of(f.pool, "restore_failures") == 1,
+	      "a VMM that cannot be started is a failed restore");
+	for (int n = 2; n <= 3; n++) {
+		fake_vmm_restore_error = -EMFILE;
+		RUN_UNTIL(f.base, stat_of(f.pool, "restore_failures") == n, 2000);
+	}
+	CHECK(clones_made() == 0 && pool_restore_failures_in_a_row(f.pool) == 3,
+	      "retried without a request to prompt it");
+	CHECK(strcmp(pool_get_error(f.pool) ?: "", "could not start a VMM") == 0 &&
+		  submit(&f, "B", 5000, &b, NULL) == -ENODEV,
+	      "three in a row: degraded with the reason, -ENODEV");
+	RUN_UNTIL(f.base, clones_made() > 0, 2000);
+	CHECK(clones_made() == 1 && counts_are(f.pool, 0, 1, 0, 1), "restored once the VMM starts again");
+	if (clone_nth(0)) {
+		fake_vmm_ready(clone_nth(0));
+		CHECK(clone_with_job("A") == clone_nth(0) && a.calls == 0, "the waiting request gets it");
+	}
+	fx_stop(&f);
+}
+
 /* A template no clone ever restored from is rebuilt, once. */
 static void test_rebuild_never_restored(void)
 {
@@ -1003,6 +1039,7 @@ int main(void)
 	test_queue_deadline_and_restore_timeout();
 	test_run_deadlines();
 	test_failure_counting();
+	test_restore_start_failure();
 	test_rebuild_never_restored();
 
 	language_free(lang);
