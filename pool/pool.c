@@ -444,6 +444,8 @@ static int pool_start_restore(struct pool *p)
 	if (r < 0) {
 		p->restore_failures++;
 		p->consecutive_failures++;
+		free(p->last_failure);
+		p->last_failure = strdup("could not start a VMM");
 		pool_notify(p, 3, "%s: could not start a VMM: %s", p->cfg.lang->name, strerror(-r));
 		if (vm->timer)
 			event_free(vm->timer);
@@ -457,6 +459,17 @@ static int pool_start_restore(struct pool *p)
 	return 0;
 }
 
+/* The next refill after 50 ms x 2^n, n = failures in a row (at most 8). */
+static void pool_arm_backoff(struct pool *p)
+{
+	unsigned shift = p->consecutive_failures > 8 ? 8 : p->consecutive_failures;
+	uint64_t ms = 50u << shift;
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+
+	if (!evtimer_pending(p->backoff_ev, NULL))
+		evtimer_add(p->backoff_ev, &tv);
+}
+
 /* Keeps `want` clones ready or restoring, plus one per queued request,
  * with at most max_restoring restores at a time and within the set's
  * global cap. After three failures in a row restores wait for an
@@ -466,11 +479,8 @@ static void pool_refill(struct pool *p, bool after_backoff)
 	if (p->status != POOL_SERVING)
 		return;
 	if (p->consecutive_failures >= p->cfg.timeouts.restore_failures_max && !after_backoff) {
-		unsigned shift = p->consecutive_failures > 8 ? 8 : p->consecutive_failures;
-		uint64_t ms = 50u << shift;
-		struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-		if (p->n_restoring == 0 && !evtimer_pending(p->backoff_ev, NULL))
-			evtimer_add(p->backoff_ev, &tv);
+		if (p->n_restoring == 0)
+			pool_arm_backoff(p);
 		return;
 	}
 	while (p->n_restoring < p->cfg.max_restoring && p->n_restoring + p->n_ready < p->want + p->q_len) {
@@ -480,7 +490,10 @@ static void pool_refill(struct pool *p, bool after_backoff)
 		if (!pool_set_take_vm(p->cfg.set, p, for_job))
 			break;
 		if (pool_start_restore(p) < 0) {
+			/* No VMM, so no callback will schedule the next refill:
+			 * retry after the back-off rather than at the next request. */
 			pool_set_put_vm(p->cfg.set);
+			pool_arm_backoff(p);
 			break;
 		}
 	}

@@ -4,7 +4,8 @@
  * loop drives the client: the greeting and the pipelined qmp_capabilities,
  * replies in and out of order, error replies, events, getfd with
  * SCM_RIGHTS, a peer that hangs up in the middle of a reply, protocol
- * violations, and lines over QMP_LINE_MAX. Every command must be called back
+ * violations, and lines over QMP_LINE_MAX (with replies before and after
+ * them in the same stream). Every command must be called back
  * exactly once (reply, error or failure), a failure must reach every pending
  * command before the closed callback, and memory must stay bounded. Run it
  * under valgrind or ASan to check that nothing leaks. */
@@ -673,6 +674,41 @@ static void test_long_line_complete(size_t over)
 	teardown(&f);
 }
 
+/* Replies and events that came whole before an over-long line are
+ * delivered; the line is refused, and the reply behind it, which arrives
+ * in the same stream, is never parsed: its command fails with the rest. */
+static void test_long_line_between_replies(void)
+{
+	struct fixture f;
+	size_t data_len;
+	char *s = event_line(QMP_LINE_MAX + 10, &data_len);
+	char line[256];
+
+	setup_ready(&f);
+	json_int_t a = cmd(&f, 0, "query-status");
+	json_int_t b = cmd(&f, 1, "stop");
+	cmd(&f, 2, "cont");
+	snprintf(line, sizeof(line), "{\"return\": {\"n\": 0}, \"id\": %lld}\r\n{\"event\": \"STOP\"}\r\n",
+		 (long long)a);
+	peer_write(&f, line);
+	peer_write(&f, s);
+	snprintf(line, sizeof(line), "{\"return\": {\"n\": 1}, \"id\": %lld}\r\n", (long long)b);
+	peer_write(&f, line);
+	pump(&f);
+	CHECK(reply_is(&f.replies[0], true, "{\"n\":0}") && f.events == 1 &&
+		  strcmp(f.event_names[0], "STOP") == 0,
+	      "what came before an over-long line is delivered");
+	CHECK(reply_is(&f.replies[1], false, "QMP: line too long") &&
+		  reply_is(&f.replies[2], false, "QMP: line too long") &&
+		  f.replies[1].order > f.replies[0].order,
+	      "the commands still pending fail, the one answered behind the line too");
+	CHECK(f.closed == 1 && strcmp(f.why, "QMP: line too long") == 0 &&
+		  f.closed_order > f.replies[2].order,
+	      "then the closed callback, once");
+	free(s);
+	teardown(&f);
+}
+
 /* A line that never ends: refused once it passes QMP_LINE_MAX, and the
  * client stops reading, so the peer cannot make it buffer more. */
 static void test_endless_line(void)
@@ -736,6 +772,7 @@ int main(void)
 	test_long_line_complete(1);
 	test_long_line_complete(100);
 	test_long_line_complete(20000);
+	test_long_line_between_replies();
 	test_endless_line();
 	return check_done();
 }
