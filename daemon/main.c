@@ -21,6 +21,7 @@
 #include "log.h"
 #include "runner.h"
 #include "host.h"
+#include "jail.h"
 #include "vmm.h"
 
 static const char usage[] =
@@ -60,6 +61,10 @@ static const char usage[] =
     "  --guest-console DIR  append each language's guest consoles to DIR/LANG.console\n"
     "                       (debugging; the guest writes what it likes there, so the files\n"
     "                       grow without bound: default off, consoles discarded)\n"
+    "  --no-jail            run VMMs as root in runnerd's namespaces (development only; the\n"
+    "                       default jails each VMM: own uid, namespaces, root and cgroup)\n"
+    "  --jail-uids FIRST:N  the VMMs' uids and gids: FIRST to FIRST+N-1, one per VMM\n"
+    "                       alive at once (default 1879048192:4096)\n"
     "  --verbose            debug logging\n"
     "  --help, --version\n";
 
@@ -78,6 +83,8 @@ struct options {
 	unsigned pool_min, pool_max, idle_s, max_vms, max_builds, queue_max, memory_mb, tb_size_mb;
 	double slowdown;
 	bool warm_clones;
+	bool jail;
+	unsigned jail_uid_first, jail_uids;
 };
 
 static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret)
@@ -117,6 +124,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		O_SLOW,
 		O_NOWARM,
 		O_VERBOSE,
+		O_NOJAIL,
+		O_JAIL_UIDS,
 		O_HELP,
 		O_VERSION
 	};
@@ -143,6 +152,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"tb-size-mb", required_argument, NULL, O_TB},
 	    {"slowdown", required_argument, NULL, O_SLOW},
 	    {"verbose", no_argument, NULL, O_VERBOSE},
+	    {"no-jail", no_argument, NULL, O_NOJAIL},
+	    {"jail-uids", required_argument, NULL, O_JAIL_UIDS},
 	    {"no-warm-clones", no_argument, NULL, O_NOWARM},
 	    {"help", no_argument, NULL, O_HELP},
 	    {"version", no_argument, NULL, O_VERSION},
@@ -167,6 +178,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    .memory_mb = 512,
 	    .tb_size_mb = VMM_DEFAULT_TB_SIZE_MB,
 	    .warm_clones = true,
+	    .jail = true,
+	    .jail_uid_first = 1879048192,
+	    .jail_uids = 4096,
 	    .slowdown = env_slow ? strtod(env_slow, NULL) : 1.0,
 	};
 	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
@@ -244,6 +258,22 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_NOWARM:
 			o->warm_clones = false;
 			break;
+		case O_NOJAIL:
+			o->jail = false;
+			break;
+		case O_JAIL_UIDS: {
+			char *colon = strchr(optarg, ':');
+			if (!colon)
+				r = -EINVAL;
+			else {
+				*colon = 0;
+				r = parse_uint(optarg, 1, 0xfffeffff, &o->jail_uid_first);
+				if (r >= 0)
+					r = parse_uint(colon + 1, 8, 65536, &o->jail_uids);
+				*colon = ':';
+			}
+			break;
+		}
 		case 'v':
 		case O_VERBOSE:
 			log_set_max_level(LOG_LEVEL_DEBUG);
@@ -294,6 +324,7 @@ int main(int argc, char **argv)
 	char kernel[4200], images[4200], languages[4200];
 	struct event_base *base = NULL;
 	struct runner *runner = NULL;
+	struct jail *jail = NULL;
 	struct http_server *http = NULL;
 	struct service_ops ops;
 	struct api_limits lim;
@@ -346,10 +377,34 @@ int main(int argc, char **argv)
 	log_info("accelerator: %s, pools of %u..%u clones, at most %u VMs, slowdown %.1f", accel, o.pool_min,
 		 o.pool_max, o.max_vms, o.slowdown);
 
+	if (o.jail) {
+		char dir[1100];
+		const char *warning = NULL;
+		snprintf(dir, sizeof(dir), "%s/jail", o.state_dir);
+		struct jail_config jc = {
+		    .dir = dir,
+		    .uid_first = o.jail_uid_first,
+		    .slots = o.jail_uids,
+		    .kvm = strcmp(accel, "kvm") == 0,
+		    .pids_max = 128,
+		};
+		r = jail_new(&jc, &jail, &error, &warning);
+		if (r < 0) {
+			log_error("%s", error ? error : strerror(-r));
+			goto out;
+		}
+		if (warning)
+			log_warn("jail: %s", warning);
+		log_info("jail: VMMs run as uids %u..%u, each in its own namespaces, root and cgroup",
+			 o.jail_uid_first, o.jail_uid_first + o.jail_uids - 1);
+	} else
+		log_warn("--no-jail: VMMs run as root in runnerd's namespaces");
+
 	base = event_base_new();
 	if (!base)
 		goto out;
 	struct runner_config rc = {
+	    .jail = jail,
 	    .languages_dir = o.languages,
 	    .images_dir = o.images,
 	    .kernel = o.kernel,
@@ -401,6 +456,7 @@ out:
 	http_server_free(http);
 	runner_free(runner);
 	vmm_reap_all();
+	jail_free(jail);
 	if (base)
 		event_base_free(base);
 	if (made_state_dir)

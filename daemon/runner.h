@@ -18,6 +18,7 @@ struct runner_config {
 	const char *accel_warning; /* shown in /health when set (TCG fallback) */
 	const char *only;	   /* comma-separated languages to serve, or NULL for all */
 	const char *console_dir;   /* guest consoles to DIR/LANG.console, or NULL to discard */
+	struct jail *jail;	   /* borrowed: every VMM's jail; NULL = none (--no-jail) */
 	unsigned pool_min;	   /* clones kept ready per language even when idle */
 	unsigned pool_max;	   /* at most, when demand asks for them */
 	unsigned max_vms;	   /* over all languages */

@@ -62,6 +62,7 @@ static void vmm_reaped_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 	vmm_live--;
+	vmm_release_jail(v);
 	event_free(v->exit_ev);
 	close(v->pidfd);
 	free(v);
@@ -84,6 +85,7 @@ void vmm_reaper_release(struct vmm *v)
 		vmm_kill_and_reap(v->pidfd);
 		vmm_live--;
 	}
+	vmm_release_jail(v);
 	if (v->exit_ev)
 		event_free(v->exit_ev);
 	if (v->pidfd >= 0)
@@ -98,6 +100,7 @@ void vmm_reap_all(void)
 		dying = v->next_dying;
 		vmm_kill_and_reap(v->pidfd);
 		vmm_live--;
+		vmm_release_jail(v);
 		event_free(v->exit_ev);
 		close(v->pidfd);
 		free(v);

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 #include <linux/close_range.h>
+#include <linux/sched.h>
+#include <stdint.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -21,22 +23,19 @@
 #define P_PIDFD 3
 #endif
 
-static int pidfd_open(pid_t pid, unsigned flags)
-{
-	return (int)syscall(SYS_pidfd_open, pid, flags);
-}
-
 static int pidfd_send_signal(int pidfd, int sig)
 {
 	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
-/* Runs in the child between fork and exec: async-signal-safe calls only. */
+/* Runs in the child between clone3 and exec: async-signal-safe calls only. */
 static void __attribute__((noreturn)) child_exec(const struct vmm_launch *l, pid_t parent)
 {
 	sigset_t all;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+	/* In a new pid namespace the parent is outside it (getppid() says 0):
+	 * jail_enter() checks runnerd through its pidfd instead. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || (!l->jail && getppid() != parent))
 		_exit(126);
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
@@ -48,6 +47,9 @@ static void __attribute__((noreturn)) child_exec(const struct vmm_launch *l, pid
 	int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (out < 0 || in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 		_exit(126);
+
+	if (l->jail)
+		jail_enter(l->jail);
 
 	/* Everything but the kept fds closes on exec; kept fds stay at their
 	 * numbers (the caller made them O_CLOEXEC, so clear the flag). */
@@ -71,25 +73,22 @@ int vmm_spawn(const struct vmm_launch *launch, pid_t *ret_pid, int *ret_pidfd)
 		if (launch->keep_fds[i] >= 0 && launch->keep_fds[i] <= 2)
 			return -EINVAL;
 
-	pid_t pid = fork();
+	/* A jailed VMM gets its pid, mount, network, ipc and uts namespaces
+	 * with the clone itself. CLONE_PIDFD: the pidfd comes atomically, and
+	 * close-on-exec. */
+	int pidfd = -1;
+	struct clone_args args = {
+	    .flags =
+		CLONE_PIDFD |
+		(launch->jail ? CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS : 0),
+	    .pidfd = (uint64_t)(uintptr_t)&pidfd,
+	    .exit_signal = SIGCHLD,
+	};
+	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	if (pid < 0)
 		return -errno;
 	if (pid == 0)
 		child_exec(launch, parent);
-
-	int pidfd = pidfd_open(pid, 0);
-	if (pidfd < 0) {
-		int r = -errno;
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return r;
-	}
-	if (fcntl(pidfd, F_SETFD, FD_CLOEXEC) < 0) {
-		int r = -errno;
-		vmm_kill_and_reap(pidfd);
-		close(pidfd);
-		return r;
-	}
 	*ret_pid = pid;
 	*ret_pidfd = pidfd;
 	return 0;
@@ -113,7 +112,8 @@ int vmm_run_capture(const char *path, char *const *argv, int timeout_ms, const c
 			       .argv = argv,
 			       .envp = envp,
 			       .keep_fds = {-1, -1, -1, -1, -1, -1, -1, -1},
-			       .stdout_fd = pipefd[1]};
+			       .stdout_fd = pipefd[1],
+			       .jail = NULL};
 	int r = vmm_spawn(&l, &pid, &pidfd);
 	close(pipefd[1]);
 	if (r < 0) {

@@ -1,10 +1,13 @@
 /* spawn.h: the one function that starts a VMM process. Everything the child
  * gets is explicit in struct vmm_launch: the binary, argv, environment and
- * the fds it inherits (at the same numbers). The jail wraps this function;
- * nothing else in runnerd forks a VMM. */
+ * the fds it inherits (at the same numbers), and the jail it enters (new
+ * namespaces with the clone3() itself, then jail_enter()). Nothing else in
+ * runnerd starts a VMM. */
 #pragma once
 
 #include <sys/types.h>
+
+#include "jail.h"
 
 #define VMM_LAUNCH_MAX_FDS 8
 
@@ -14,6 +17,7 @@ struct vmm_launch {
 	char *const *envp;		  /* borrowed, NULL-terminated */
 	int keep_fds[VMM_LAUNCH_MAX_FDS]; /* inherited at the same number; -1 = unused */
 	int stdout_fd;			  /* becomes the child's stdout and stderr; -1 = /dev/null */
+	const struct jail_exec *jail;	  /* borrowed; NULL = not jailed (--no-jail, tools) */
 };
 
 /* Starts the child. It dies with SIGKILL if runnerd dies (PR_SET_PDEATHSIG),

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "channel.h"
+#include "jail.h"
 #include "qmp.h"
 #include "vmm-state.h"
 #include "vmm.h"
@@ -27,8 +28,15 @@ struct vmm {
 	vmm_done_cb save_cb; /* SAVING */
 	int save_fd;	     /* borrowed, for getfd */
 	void *save_userdata;
-	uint32_t job_id; /* JOB_SENT, JOB_RUNNING */
+	uint32_t job_id;   /* JOB_SENT, JOB_RUNNING */
+	struct jail *jail; /* borrowed; NULL when not jailed */
+	struct jail_place place;
+	int ram_file_fd; /* jailed boot: the RAM file, lent to the VMM's uid until freed */
 };
+
+/* vmm.c: gives back what the process held outside itself (its jail slot,
+ * the RAM file's ownership). Once, when the process is gone. */
+void vmm_release_jail(struct vmm *v);
 
 /* vmm.c: the one function that changes v->state (asserts the move). */
 void vmm_set_state(struct vmm *v, enum vmm_state to);

@@ -47,8 +47,9 @@ static void machine_from_config(const struct vmm_config *cfg, struct qemu_machin
 	m->vcpus = cfg->vcpus;
 	m->tb_size_mb = cfg->tb_size_mb;
 	m->tsc_khz = cfg->tsc_khz;
-	m->console = cfg->console_path ? QEMU_CONSOLE_FILE : QEMU_CONSOLE_NULL;
-	m->console_path = cfg->console_path;
+	/* The console file is opened by runnerd and becomes QEMU's stdout:
+	 * no path to reopen, which a jailed VMM could not. */
+	m->console = cfg->console_path ? QEMU_CONSOLE_STDOUT : QEMU_CONSOLE_NULL;
 }
 
 char *vmm_machine_description(const struct vmm_config *cfg)
@@ -81,22 +82,75 @@ static struct vmm *vmm_alloc(enum vmm_state first, const struct vmm_callbacks *c
 		return NULL;
 	v->state = first;
 	v->pidfd = -1;
+	v->ram_file_fd = -1;
 	v->cbs = cbs;
 	v->userdata = userdata;
 	snprintf(v->id, sizeof(v->id), "vm-%llu", (unsigned long long)++vmm_serial);
 	return v;
 }
 
+/* A jailed VMM: a slot (uid, cgroup) and the root for its kernel and
+ * image, whose paths inside the root replace the host's. A template's RAM
+ * file is reopened by QEMU through /proc/self/fd as the slot's uid: it is
+ * lent to that uid until the VMM is freed. */
+static int vmm_jail_place(struct vmm *v, const struct vmm_config *cfg, struct qemu_machine *m)
+{
+	char *error = NULL;
+	/* The cgroup's memory: guest RAM, the TCG translation buffer, and
+	 * room for QEMU itself. */
+	unsigned limit_mb = cfg->memory_mb + (strcmp(cfg->accel, "tcg") == 0 ? cfg->tb_size_mb : 0) + 256;
+	int r = jail_place_take(cfg->jail, cfg->kernel, cfg->image, limit_mb, cfg->vcpus, &v->place, &error);
+	free(error); /* the caller reports the errno */
+	if (r < 0)
+		return r;
+	v->jail = cfg->jail;
+	m->kernel = JAIL_KERNEL_PATH;
+	m->image = JAIL_IMAGE_PATH;
+	if (m->ram_path) {
+		v->ram_file_fd = open(m->ram_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (v->ram_file_fd < 0 || fchown(v->ram_file_fd, v->place.exec.uid, v->place.exec.gid) < 0)
+			return -errno;
+		m->ram_fd = v->ram_file_fd;
+		m->ram_path = NULL;
+	}
+	return 0;
+}
+
+void vmm_release_jail(struct vmm *v)
+{
+	if (v->ram_file_fd >= 0) {
+		(void)fchown(v->ram_file_fd, 0, 0);
+		close(v->ram_file_fd);
+		v->ram_file_fd = -1;
+	}
+	if (v->jail)
+		jail_place_put(v->jail, &v->place);
+	v->jail = NULL;
+}
+
 /* Spawns QEMU for machine m (its RAM and state fds set by the caller) with
  * fresh QMP and agent socketpairs. On failure the vmm is freed; the
  * caller's fds stay the caller's. */
-static int vmm_start(struct vmm *v, struct event_base *base, struct qemu_machine *m)
+static int vmm_start(struct vmm *v, struct event_base *base, const struct vmm_config *cfg,
+		     struct qemu_machine *m)
 {
-	int qmp_sp[2] = {-1, -1}, agent_sp[2] = {-1, -1};
+	int qmp_sp[2] = {-1, -1}, agent_sp[2] = {-1, -1}, console_fd = -1;
 	char **argv = NULL;
 	char *envp[] = {"PATH=/usr/bin:/bin", "LC_ALL=C", NULL};
 	int r;
 
+	if (cfg->jail) {
+		r = vmm_jail_place(v, cfg, m);
+		if (r < 0)
+			goto fail;
+	}
+	if (cfg->console_path) {
+		console_fd = open(cfg->console_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (console_fd < 0) {
+			r = -errno;
+			goto fail;
+		}
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp_sp) < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, agent_sp) < 0) {
 		r = -errno;
@@ -113,11 +167,15 @@ static int vmm_start(struct vmm *v, struct event_base *base, struct qemu_machine
 	    .argv = argv,
 	    .envp = envp,
 	    .keep_fds = {m->qmp_fd, m->agent_fd, m->ram_fd, m->state_fd, -1, -1, -1, -1},
-	    .stdout_fd = -1,
+	    .stdout_fd = console_fd,
+	    .jail = v->jail ? &v->place.exec : NULL,
 	};
 	r = vmm_spawn(&launch, &v->pid, &v->pidfd);
 	qemu_argv_free(argv);
 	argv = NULL;
+	if (console_fd >= 0)
+		close(console_fd);
+	console_fd = -1;
 	if (r < 0)
 		goto fail;
 	close(qmp_sp[1]);
@@ -138,6 +196,8 @@ static int vmm_start(struct vmm *v, struct event_base *base, struct qemu_machine
 	return 0;
 fail:
 	qemu_argv_free(argv);
+	if (console_fd >= 0)
+		close(console_fd);
 	for (int i = 0; i < 2; i++) {
 		if (qmp_sp[i] >= 0)
 			close(qmp_sp[i]);
@@ -158,7 +218,7 @@ int vmm_boot(struct event_base *base, const struct vmm_config *cfg, const char *
 	machine_from_config(cfg, &m);
 	m.start = QEMU_START_BOOT;
 	m.ram_path = ram_path;
-	int r = vmm_start(v, base, &m);
+	int r = vmm_start(v, base, cfg, &m);
 	if (r < 0)
 		return r;
 	*ret = v;
@@ -190,7 +250,7 @@ int vmm_restore(struct event_base *base, const struct vmm_config *cfg, int ram_f
 	m.start = QEMU_START_RESTORE;
 	m.ram_fd = ram_fd;
 	m.state_fd = state_fd;
-	int r = vmm_start(v, base, &m);
+	int r = vmm_start(v, base, cfg, &m);
 	if (r >= 0) {
 		r = vmm_migrate_incoming(v, state_fd);
 		if (r < 0)

@@ -33,6 +33,7 @@ struct vmm_config {
 	unsigned tsc_khz;	  /* TCG: the host TSC rate, given to the guest kernel so it
 				   * can use the TSC clocksource (0 = let it calibrate) */
 	const char *console_path; /* borrowed: file for the guest console, NULL = discard */
+	struct jail *jail;	  /* borrowed: the jail every VMM enters; NULL = none (--no-jail) */
 };
 
 struct vmm;

@@ -75,6 +75,14 @@ def die_with_parent():
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def jail_uids():
+    """A uid range of its own for each runnerd this process starts
+    (--jail-uids): runnerd locks its range, and tests run daemons side by side."""
+    jail_uids.n = getattr(jail_uids, "n", 0) + 1
+    first = 1879048192 + 1024 * (1 + (os.getpid() * 8 + jail_uids.n) % 200000)
+    return "%d:1024" % first
+
+
 class Daemon:
     """A private runnerd: its own socket and state dir, the shared cache."""
 
@@ -88,7 +96,7 @@ class Daemon:
         self.args = [RUNNERD, "--socket", self.socket, "--state-dir", self.state, "--cache-dir", CACHE,
                      "--accel", os.environ.get("RUNNERD_TEST_ACCEL", "tcg"), "--only", ",".join(languages),
                      "--pool-size", str(pool_size), "--languages", os.path.join(ROOT, "tools", "languages"),
-                     "--slowdown", str(SLOW), "--verbose"] + list(extra)
+                     "--slowdown", str(SLOW), "--verbose", "--jail-uids", jail_uids()] + list(extra)
         self.proc = None
 
     def __enter__(self):
