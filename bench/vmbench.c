@@ -41,6 +41,7 @@
 #include "language.h"
 #include "template.h"
 #include "host.h"
+#include "time-util.h"
 #include "vmm.h"
 
 enum mode { MODE_COLD, MODE_RESTORE };
@@ -63,13 +64,6 @@ struct bench {
 	double timeout_s;
 	bool exit_loop;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static double ms(uint64_t from, uint64_t to)
 {

@@ -14,10 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include "base64.h"
+#include "cleanup.h"
 #include "proto.h"
+#include "time-util.h"
 #include "utf8.h"
 
 #define MIB (1024u * 1024u)
@@ -42,12 +43,6 @@ void api_limits_init(struct api_limits *lim)
 	    .max_connections = 256,
 	};
 }
-
-static inline void freep(void *p)
-{
-	free(*(void **)p);
-}
-#define _cleanup_free_ __attribute__((cleanup(freep)))
 
 static int fail(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(char **ret_error, int r, const char *fmt, ...)
@@ -350,13 +345,12 @@ static int make_request_id(char id[static 17])
 int api_parse_execute(const char *body, size_t len, const struct api_limits *lim,
 		      const char *default_file_name, struct job_request *ret, char **ret_error)
 {
-	__attribute__((cleanup(request_clearp))) struct job_request req = {0};
+	_cleanup_(request_clearp) struct job_request req = {0};
 	json_t *language = NULL, *code = NULL, *code_b64 = NULL, *in = NULL, *in_b64 = NULL, *files = NULL;
 	json_t *timeout = NULL, *cpu = NULL, *memory = NULL, *output = NULL, *encoding = NULL, *v;
 	json_auto_t *root = NULL;
 	json_error_t jerr;
 	size_t source_left = lim->max_source_bytes, n_extra = 0;
-	struct timespec ts;
 	const char *key;
 	int r;
 
@@ -495,9 +489,7 @@ int api_parse_execute(const char *body, size_t len, const struct api_limits *lim
 	r = make_request_id(req.request_id);
 	if (r < 0)
 		return fail(ret_error, r, "cannot make a request id: %s", strerror(-r));
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		return -errno;
-	req.arrival_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	req.arrival_ns = now_ns();
 
 	*ret = req;
 	req = (struct job_request){0};

@@ -8,14 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
+
+#include "time-util.h"
 
 int jobspec_build(const struct job_request *req, const struct language *lang,
 		  const struct jobspec_limits *lim, const uint8_t *entropy, uint32_t entropy_len,
 		  struct jobspec_scratch *scratch, struct rd_job *ret)
 {
 	struct rd_job *j = ret;
-	struct timespec now;
 	const char *argv[LANGUAGE_MAX_ARGS + 1];
 	size_t half = sizeof(scratch->buf) / 2;
 	int n;
@@ -25,8 +25,7 @@ int jobspec_build(const struct job_request *req, const struct language *lang,
 	memset(j, 0, sizeof(*j));
 	j->entropy = entropy;
 	j->entropy_len = entropy_len;
-	clock_gettime(CLOCK_REALTIME, &now);
-	j->realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	j->realtime_ns = realtime_ns();
 	if (req->files[0].name)
 		snprintf(scratch->file, sizeof(scratch->file), "%s", req->files[0].name);
 	else

@@ -15,12 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "jobspec.h"
 #include "set.h"
 #include "template.h"
+#include "time-util.h"
 #include "vm-state.h"
 
 struct vm {
@@ -76,13 +76,6 @@ struct pool {
 	char *last_failure;    /* why the last restore failed */
 	bool template_rebuilt; /* once per pool: see pool_rebuild_template() */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void pool_rebuild_template(struct pool *p);
 static void pool_fail_queued(struct pool *p, const char *why);
@@ -239,7 +232,7 @@ static void vm_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 static void vm_arm_timer(struct vm *vm, uint64_t ms)
 {
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	struct timeval tv = timeval_from_ms(ms);
 	evtimer_add(vm->timer, &tv);
 }
 
@@ -313,9 +306,7 @@ static void vm_warm_resumed_cb(struct vmm *vmm, const char *error, void *arg)
 		vm_restore_failed(vm, error);
 		return;
 	}
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	job.realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	job.realtime_ns = realtime_ns();
 	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy) ||
 	    vmm_send_job(vmm, &job, 64u << 10) < 0)
 		vm_restore_failed(vm, "could not send the warm-up job");
@@ -487,7 +478,7 @@ static void pool_refill(struct pool *p, bool after_backoff)
 	if (p->consecutive_failures >= 3 && !after_backoff) {
 		unsigned shift = p->consecutive_failures > 8 ? 8 : p->consecutive_failures;
 		uint64_t ms = 50u << shift;
-		struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+		struct timeval tv = timeval_from_ms(ms);
 		if (p->n_restoring == 0 && !evtimer_pending(p->backoff_ev, NULL))
 			evtimer_add(p->backoff_ev, &tv);
 		return;
@@ -658,7 +649,7 @@ int pool_new(struct event_base *base, const struct pool_config *cfg, struct pool
 		free(p);
 		return -ENOMEM;
 	}
-	struct timeval idle = {(time_t)(p->cfg.idle_ms / 1000), (suseconds_t)(p->cfg.idle_ms % 1000) * 1000};
+	struct timeval idle = timeval_from_ms(p->cfg.idle_ms);
 	evtimer_add(p->idle_ev, &idle);
 	pool_set_add(p->cfg.set, p);
 	*ret = p;
@@ -714,8 +705,7 @@ int pool_submit(struct pool *p, struct job_request *req, pool_done_cb cb, void *
 		job_free(job);
 		return -ENOMEM;
 	}
-	struct timeval tv = {(time_t)(p->cfg.queue_wait_ms / 1000),
-			     (suseconds_t)(p->cfg.queue_wait_ms % 1000) * 1000};
+	struct timeval tv = timeval_from_ms(p->cfg.queue_wait_ms);
 	evtimer_add(job->queue_timer, &tv);
 	*ret = job;
 
