@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 
 #include "base64.h"
 #include "cleanup.h"
+#include "error-util.h"
 #include "proto.h"
 #include "time-util.h"
 #include "utf8.h"
@@ -42,22 +42,6 @@ void api_limits_init(struct api_limits *lim)
 	    .request_timeout_s = 30,
 	    .max_connections = 256,
 	};
-}
-
-static int fail(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	if (!ret_error)
-		return r;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	*ret_error = s;
-	return r;
 }
 
 void api_request_clear(struct job_request *req)
@@ -139,22 +123,22 @@ static int take_blob(json_t *text, json_t *b64, const char *text_name, const cha
 	int r;
 
 	if (text && b64)
-		return fail(ret_error, -EINVAL, "only one of '%s' and '%s' may be given", text_name,
-			    b64_name);
+		return err_setf(ret_error, -EINVAL, "only one of '%s' and '%s' may be given", text_name,
+				b64_name);
 	if (text) {
 		const char *s;
 		if (!json_is_string(text))
-			return fail(ret_error, -EINVAL, "'%s' must be a string, not %s", text_name,
-				    json_type_name(text));
+			return err_setf(ret_error, -EINVAL, "'%s' must be a string, not %s", text_name,
+					json_type_name(text));
 		s = json_string_value(text);
 		len = json_string_length(text);
 		if (!allow_nul && memchr(s, 0, len))
-			return fail(
+			return err_setf(
 			    ret_error, -EINVAL,
 			    "'%s' contains a NUL character; send binary content base64-encoded as '%s'",
 			    text_name, b64_name);
 		if (len > max)
-			return fail(ret_error, -EMSGSIZE, "%s too large: at most %zu bytes", what, max);
+			return err_setf(ret_error, -EMSGSIZE, "%s too large: at most %zu bytes", what, max);
 		if (len > 0) {
 			data = malloc(len);
 			if (!data)
@@ -165,20 +149,20 @@ static int take_blob(json_t *text, json_t *b64, const char *text_name, const cha
 		const char *s;
 		size_t slen, dlen;
 		if (!json_is_string(b64))
-			return fail(ret_error, -EINVAL, "'%s' must be a base64 string, not %s", b64_name,
-				    json_type_name(b64));
+			return err_setf(ret_error, -EINVAL, "'%s' must be a base64 string, not %s", b64_name,
+					json_type_name(b64));
 		s = json_string_value(b64);
 		slen = json_string_length(b64);
 		if (base64_decoded_len(s, slen, &dlen) < 0)
-			return fail(
+			return err_setf(
 			    ret_error, -EINVAL,
 			    "'%s' is not valid base64 (RFC 4648 alphabet, '=' padding, no whitespace)",
 			    b64_name);
 		if (dlen > max)
-			return fail(ret_error, -EMSGSIZE, "%s too large: at most %zu bytes", what, max);
+			return err_setf(ret_error, -EMSGSIZE, "%s too large: at most %zu bytes", what, max);
 		r = base64_decode(s, slen, &data, &len);
 		if (r == -EINVAL)
-			return fail(
+			return err_setf(
 			    ret_error, r,
 			    "'%s' is not valid base64 (RFC 4648 alphabet, '=' padding, no whitespace)",
 			    b64_name);
@@ -197,11 +181,11 @@ static int take_seconds(json_t *v, const char *name, uint32_t max_ms, uint32_t *
 	double s, ms;
 
 	if (!json_is_number(v))
-		return fail(ret_error, -EINVAL, "'%s' must be a number of seconds, not %s", name,
-			    json_type_name(v));
+		return err_setf(ret_error, -EINVAL, "'%s' must be a number of seconds, not %s", name,
+				json_type_name(v));
 	s = json_number_value(v);
 	if (!(s > 0)) /* also NaN */
-		return fail(ret_error, -EINVAL, "'%s' must be greater than 0 seconds", name);
+		return err_setf(ret_error, -EINVAL, "'%s' must be greater than 0 seconds", name);
 	ms = ceil(s * 1000.0);
 	*ret_ms = ms >= (double)max_ms ? max_ms : (uint32_t)ms;
 	return 0;
@@ -214,10 +198,11 @@ static int take_positive(json_t *v, const char *name, uint32_t unit, uint32_t ma
 	json_int_t i;
 
 	if (!json_is_integer(v))
-		return fail(ret_error, -EINVAL, "'%s' must be an integer, not %s", name, json_type_name(v));
+		return err_setf(ret_error, -EINVAL, "'%s' must be an integer, not %s", name,
+				json_type_name(v));
 	i = json_integer_value(v);
 	if (i <= 0)
-		return fail(ret_error, -EINVAL, "'%s' must be greater than 0", name);
+		return err_setf(ret_error, -EINVAL, "'%s' must be greater than 0", name);
 	*ret = (uint64_t)i >= max / unit ? max : (uint32_t)i * unit;
 	return 0;
 }
@@ -255,11 +240,12 @@ static int parse_files(json_t *files, const struct api_limits *lim, const char *
 	int r;
 
 	if (!json_is_array(files))
-		return fail(ret_error, -EINVAL, "'files' must be an array, not %s", json_type_name(files));
+		return err_setf(ret_error, -EINVAL, "'files' must be an array, not %s",
+				json_type_name(files));
 	n = json_array_size(files);
 	if (n > lim->max_files)
-		return fail(ret_error, -EINVAL, "'files' has %zu entries: at most %zu are allowed", n,
-			    lim->max_files);
+		return err_setf(ret_error, -EINVAL, "'files' has %zu entries: at most %zu are allowed", n,
+				lim->max_files);
 	json_array_foreach(files, i, f)
 	{
 		json_t *name = NULL, *content = NULL, *content_b64 = NULL, *v;
@@ -268,8 +254,8 @@ static int parse_files(json_t *files, const struct api_limits *lim, const char *
 		size_t len;
 
 		if (!json_is_object(f))
-			return fail(ret_error, -EINVAL, "files[%zu] must be an object, not %s", i,
-				    json_type_name(f));
+			return err_setf(ret_error, -EINVAL, "files[%zu] must be an object, not %s", i,
+					json_type_name(f));
 		json_object_foreach(f, key, v)
 		{
 			if (strcmp(key, "name") == 0)
@@ -281,30 +267,32 @@ static int parse_files(json_t *files, const struct api_limits *lim, const char *
 			else {
 				char shown[65];
 				bool cut = key_for_message(key, shown);
-				return fail(
+				return err_setf(
 				    ret_error, -EINVAL,
 				    "files[%zu]: unknown field '%s'%s (allowed: name, content, content_b64)",
 				    i, shown, cut ? "..." : "");
 			}
 		}
 		if (!name)
-			return fail(ret_error, -EINVAL, "files[%zu].name is required", i);
+			return err_setf(ret_error, -EINVAL, "files[%zu].name is required", i);
 		if (!json_is_string(name))
-			return fail(ret_error, -EINVAL, "files[%zu].name must be a string, not %s", i,
-				    json_type_name(name));
+			return err_setf(ret_error, -EINVAL, "files[%zu].name must be a string, not %s", i,
+					json_type_name(name));
 		s = json_string_value(name);
 		len = json_string_length(name);
 		if (!rd_file_name_valid(s, len))
-			return fail(ret_error, -EINVAL,
-				    "files[%zu].name is not a valid file name (1-%d bytes, no '/', no NUL, "
-				    "not '.' or '..')",
-				    i, RD_FILE_NAME_MAX);
+			return err_setf(
+			    ret_error, -EINVAL,
+			    "files[%zu].name is not a valid file name (1-%d bytes, no '/', no NUL, "
+			    "not '.' or '..')",
+			    i, RD_FILE_NAME_MAX);
 		if (program_name && strcmp(s, program_name) == 0)
-			return fail(ret_error, -EINVAL, "files[%zu].name is the program's own file name", i);
+			return err_setf(ret_error, -EINVAL, "files[%zu].name is the program's own file name",
+					i);
 		for (size_t j = 1; j < 1 + i; j++)
 			if (strcmp(req->files[j].name, s) == 0)
-				return fail(ret_error, -EINVAL, "files[%zu].name duplicates files[%zu].name",
-					    i, j - 1);
+				return err_setf(ret_error, -EINVAL,
+						"files[%zu].name duplicates files[%zu].name", i, j - 1);
 		jf->name = strdup(s);
 		if (!jf->name)
 			return -ENOMEM;
@@ -319,8 +307,8 @@ static int parse_files(json_t *files, const struct api_limits *lim, const char *
 			if (r < 0)
 				return r;
 			if (r == 0)
-				return fail(ret_error, -EINVAL, "files[%zu] needs 'content' or 'content_b64'",
-					    i);
+				return err_setf(ret_error, -EINVAL,
+						"files[%zu] needs 'content' or 'content_b64'", i);
 		}
 		*source_left -= jf->len;
 	}
@@ -355,20 +343,20 @@ int api_parse_execute(const char *body, size_t len, const struct api_limits *lim
 	int r;
 
 	if (len > lim->max_body_bytes)
-		return fail(ret_error, -EMSGSIZE, "request body too large: at most %zu bytes",
-			    lim->max_body_bytes);
+		return err_setf(ret_error, -EMSGSIZE, "request body too large: at most %zu bytes",
+				lim->max_body_bytes);
 	if (!depth_ok(body, len, API_MAX_DEPTH))
-		return fail(ret_error, -EINVAL, "JSON nested deeper than %d levels", API_MAX_DEPTH);
+		return err_setf(ret_error, -EINVAL, "JSON nested deeper than %d levels", API_MAX_DEPTH);
 
 	/* JSON_ALLOW_NUL so that NUL in 'code' gets a useful message below;
 	 * jansson still refuses NUL in object keys. */
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (!root)
-		return fail(ret_error, -EINVAL, "invalid JSON at line %d, column %d: %s", jerr.line,
-			    jerr.column, jerr.text);
+		return err_setf(ret_error, -EINVAL, "invalid JSON at line %d, column %d: %s", jerr.line,
+				jerr.column, jerr.text);
 	if (!json_is_object(root))
-		return fail(ret_error, -EINVAL, "the request body must be a JSON object, not %s",
-			    json_type_name(root));
+		return err_setf(ret_error, -EINVAL, "the request body must be a JSON object, not %s",
+				json_type_name(root));
 
 	json_object_foreach(root, key, v)
 	{
@@ -385,28 +373,30 @@ int api_parse_execute(const char *body, size_t len, const struct api_limits *lim
 		if (k == sizeof(names) / sizeof(names[0])) {
 			char shown[65];
 			bool cut = key_for_message(key, shown);
-			return fail(ret_error, -EINVAL, "unknown field '%s'%s", shown, cut ? "..." : "");
+			return err_setf(ret_error, -EINVAL, "unknown field '%s'%s", shown, cut ? "..." : "");
 		}
 		*slots[k] = v;
 	}
 
 	if (!language)
-		return fail(ret_error, -EINVAL, "'language' is required");
+		return err_setf(ret_error, -EINVAL, "'language' is required");
 	if (!json_is_string(language))
-		return fail(ret_error, -EINVAL, "'language' must be a string, not %s",
-			    json_type_name(language));
+		return err_setf(ret_error, -EINVAL, "'language' must be a string, not %s",
+				json_type_name(language));
 	if (!language_name_ok(json_string_value(language), json_string_length(language)))
-		return fail(ret_error, -EINVAL, "'language' must be 1-%d characters of A-Z a-z 0-9 . _ + -",
-			    API_LANGUAGE_MAX);
+		return err_setf(ret_error, -EINVAL,
+				"'language' must be 1-%d characters of A-Z a-z 0-9 . _ + -",
+				API_LANGUAGE_MAX);
 
 	if (files) {
 		if (!json_is_array(files))
-			return fail(ret_error, -EINVAL, "'files' must be an array, not %s",
-				    json_type_name(files));
+			return err_setf(ret_error, -EINVAL, "'files' must be an array, not %s",
+					json_type_name(files));
 		n_extra = json_array_size(files);
 		if (n_extra > lim->max_files)
-			return fail(ret_error, -EINVAL, "'files' has %zu entries: at most %zu are allowed",
-				    n_extra, lim->max_files);
+			return err_setf(ret_error, -EINVAL,
+					"'files' has %zu entries: at most %zu are allowed", n_extra,
+					lim->max_files);
 	}
 	req.files = calloc(1 + n_extra, sizeof(struct job_file));
 	if (!req.files)
@@ -427,7 +417,7 @@ int api_parse_execute(const char *body, size_t len, const struct api_limits *lim
 	if (r < 0)
 		return r;
 	if (r == 0)
-		return fail(ret_error, -EINVAL, "'code' or 'code_b64' is required");
+		return err_setf(ret_error, -EINVAL, "'code' or 'code_b64' is required");
 	source_left -= req.files[0].len;
 
 	if (files) {
@@ -475,20 +465,20 @@ int api_parse_execute(const char *body, size_t len, const struct api_limits *lim
 	if (encoding) {
 		const char *e;
 		if (!json_is_string(encoding))
-			return fail(ret_error, -EINVAL, "'encoding' must be a string, not %s",
-				    json_type_name(encoding));
+			return err_setf(ret_error, -EINVAL, "'encoding' must be a string, not %s",
+					json_type_name(encoding));
 		e = json_string_value(encoding);
 		if (json_string_length(encoding) == 5 && strcmp(e, "utf-8") == 0)
 			req.base64_output = false;
 		else if (json_string_length(encoding) == 6 && strcmp(e, "base64") == 0)
 			req.base64_output = true;
 		else
-			return fail(ret_error, -EINVAL, "'encoding' must be \"utf-8\" or \"base64\"");
+			return err_setf(ret_error, -EINVAL, "'encoding' must be \"utf-8\" or \"base64\"");
 	}
 
 	r = make_request_id(req.request_id);
 	if (r < 0)
-		return fail(ret_error, r, "cannot make a request id: %s", strerror(-r));
+		return err_setf(ret_error, r, "cannot make a request id: %s", strerror(-r));
 	req.arrival_ns = now_ns();
 
 	*ret = req;

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include "config.h"
 
+#include "error-util.h"
 #include "host.h"
 #include "log.h"
 #include "jobspec.h"
@@ -107,17 +108,15 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 	r->cfg = *cfg;
 	r->qemu_version = vmm_qemu_version(cfg->qemu);
 	if (!r->qemu_version) {
-		*ret_error = strdup("cannot run the QEMU binary to learn its version");
 		free(r);
-		return -ENOENT;
+		return err_setf(ret_error, -ENOENT, "cannot run the QEMU binary to learn its version");
 	}
 	d = opendir(cfg->languages_dir);
 	if (!d) {
 		rc = -errno;
-		if (asprintf(ret_error, "languages directory %s: %s", cfg->languages_dir, strerror(-rc)) < 0)
-			*ret_error = NULL;
 		runner_free(r);
-		return rc;
+		return err_setf(ret_error, rc, "languages directory %s: %s", cfg->languages_dir,
+				strerror(-rc));
 	}
 	while ((de = readdir(d)) && r->n < RUNNER_MAX_LANGUAGES) {
 		size_t len = strlen(de->d_name);
@@ -153,9 +152,8 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 	}
 	closedir(d);
 	if (r->n == 0) {
-		*ret_error = strdup("no language has both a definition and an image");
 		runner_free(r);
-		return -ENOENT;
+		return err_setf(ret_error, -ENOENT, "no language has both a definition and an image");
 	}
 	struct pool_set_config sc = {.max_vms = cfg->max_vms, .max_builds = cfg->max_builds};
 	rc = pool_set_new(base, &sc, &r->set);
@@ -200,8 +198,7 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 		};
 		rc = pool_new(base, &pc, &r->pools[i]);
 		if (rc < 0) {
-			if (asprintf(ret_error, "pool for %s: %s", r->langs[i]->name, strerror(-rc)) < 0)
-				*ret_error = NULL;
+			err_setf(ret_error, rc, "pool for %s: %s", r->langs[i]->name, strerror(-rc));
 			runner_free(r);
 			return rc;
 		}
@@ -284,32 +281,25 @@ static int runner_execute(void *ctx, struct job_request *req, service_done_cb do
 	struct runner *r = ctx;
 	struct pool *pool = runner_find(r, req->language);
 
-	if (!pool) {
-		if (asprintf(ret_error, "unknown language '%s'", req->language) < 0)
-			*ret_error = NULL;
-		return -ENOENT;
-	}
+	if (!pool)
+		return err_setf(ret_error, -ENOENT, "unknown language '%s'", req->language);
 	const struct language *l = pool_language(pool);
 	/* The API layer cannot know the program's file name (it may come from
 	 * the code: Java's public class); extra files must not take it. */
 	char main_file[LANGUAGE_FILE_MAX_NAME];
 	language_main_file(l, req->files[0].data, req->files[0].len, main_file);
 	for (size_t i = 1; i < req->n_files; i++)
-		if (strcmp(req->files[i].name, main_file) == 0) {
-			if (asprintf(ret_error, "files[%zu].name: '%s' is the program's own file name", i - 1,
-				     main_file) < 0)
-				*ret_error = NULL;
-			return -EINVAL;
-		}
+		if (strcmp(req->files[i].name, main_file) == 0)
+			return err_setf(ret_error, -EINVAL,
+					"files[%zu].name: '%s' is the program's own file name", i - 1,
+					main_file);
 	free(req->files[0].name);
 	req->files[0].name = strdup(main_file);
 	if (!req->files[0].name)
 		return -ENOMEM;
 	if (pool_get_status(pool) == POOL_FAILED) {
 		const char *why = pool_get_error(pool);
-		if (asprintf(ret_error, "%s unavailable: %s", l->name, why ? why : "failed") < 0)
-			*ret_error = NULL;
-		return -ENODEV;
+		return err_setf(ret_error, -ENODEV, "%s unavailable: %s", l->name, why ? why : "failed");
 	}
 	/* The language's defaults stand in for the API's; no step may ask for
 	 * more memory than the guest has (less what the kernel and agent use). */
@@ -333,12 +323,11 @@ static int runner_execute(void *ctx, struct job_request *req, service_done_cb do
 	if (rc < 0) {
 		free(e);
 		if (rc == -EAGAIN)
-			*ret_error = strdup("too many executions waiting; retry later");
-		else if (rc == -ENODEV &&
-			 asprintf(ret_error, "%s unavailable: VM restores are failing (%s)",
-				  pool_language(pool)->name,
-				  pool_get_error(pool) ? pool_get_error(pool) : "unknown") < 0)
-			*ret_error = NULL;
+			return err_setf(ret_error, rc, "too many executions waiting; retry later");
+		if (rc == -ENODEV)
+			return err_setf(ret_error, rc, "%s unavailable: VM restores are failing (%s)",
+					pool_language(pool)->name,
+					pool_get_error(pool) ? pool_get_error(pool) : "unknown");
 		return rc;
 	}
 	r->in_flight++;

@@ -1,5 +1,6 @@
 /* test-common.c: the host's common library: cleanup.h releases what is
- * left and nothing that was taken, the clocks and timevals. */
+ * left and nothing that was taken, the clocks and timevals, err_setf(). */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 
 #include "check.h"
 #include "cleanup.h"
+#include "error-util.h"
 #include "time-util.h"
 
 static bool fd_open(int fd)
@@ -80,9 +82,20 @@ static void test_time(void)
 	CHECK(tv.tv_sec == 0 && tv.tv_usec == 0, "timeval_from_ms(0)");
 }
 
+static void test_err_setf(void)
+{
+	_cleanup_free_ char *error = NULL;
+
+	CHECK(err_setf(&error, -EINVAL, "'%s' has %d entries", "files", 17) == -EINVAL,
+	      "err_setf() returns its r");
+	CHECK(error && strcmp(error, "'files' has 17 entries") == 0, "err_setf() formats the message");
+	CHECK(err_setf(NULL, -ENOENT, "%s", "nobody asked") == -ENOENT, "err_setf(NULL, ...) only returns r");
+}
+
 int main(void)
 {
 	test_cleanup();
 	test_time();
+	test_err_setf();
 	return check_done();
 }
