@@ -41,6 +41,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -58,7 +59,7 @@ struct http_conn {
 	struct event *deadline;		 /* owned */
 	struct event *hangup;		 /* owned: watches for EOF while a run is pending */
 	struct http_exec *exec;		 /* the execute in flight on this connection, or NULL */
-	struct http_conn *prev, *next;
+	TAILQ_ENTRY(http_conn) link;	 /* on the server's fresh or conns list */
 	uint64_t id;
 	uid_t uid;
 	pid_t pid;
@@ -74,42 +75,26 @@ struct http_exec {
 	char request_id[40];
 };
 
+TAILQ_HEAD(conn_list, http_conn);
+
 struct http_server {
 	struct event_base *base;
 	struct evhttp *http;
-	struct event *adopt;	 /* activated from the bev callback */
-	struct http_conn *fresh; /* accepted, not yet adopted */
-	struct http_conn *conns; /* adopted */
-	unsigned n_conns;	 /* adopted and not refused */
+	struct event *adopt;	/* activated from the bev callback */
+	struct conn_list fresh; /* accepted, not yet adopted, in accept order */
+	struct conn_list conns; /* adopted, oldest first */
+	unsigned n_conns;	/* adopted and not refused */
 	uint64_t next_id;
 	struct api_limits lim;
 	struct service_ops ops;
 	char *socket_path;
 };
 
-static void list_remove(struct http_conn **head, struct http_conn *c)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		*head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->prev = c->next = NULL;
-}
-
-static void list_push(struct http_conn **head, struct http_conn *c)
-{
-	c->prev = NULL;
-	c->next = *head;
-	if (*head)
-		(*head)->prev = c;
-	*head = c;
-}
-
 static struct http_conn *conn_find(struct http_server *s, struct evhttp_connection *evcon)
 {
-	for (struct http_conn *c = s->conns; c; c = c->next)
+	struct http_conn *c;
+
+	TAILQ_FOREACH(c, &s->conns, link)
 		if (c->evcon == evcon)
 			return c;
 	return NULL;
@@ -228,7 +213,7 @@ static void conn_close_cb(struct evhttp_connection *evcon, void *userdata)
 		exec_forget(e);
 	}
 	log_debug("connection %llu closed", (unsigned long long)c->id);
-	list_remove(&s->conns, c);
+	TAILQ_REMOVE(&s->conns, c, link);
 	if (!c->refused)
 		s->n_conns--;
 	conn_free(c);
@@ -309,11 +294,11 @@ static void log_caller(const struct http_conn *c, bool refused)
  * flight are never evicted; if all are busy, the new one is refused. */
 static bool conn_evict_idle(struct http_server *s, struct http_conn *newc)
 {
-	struct http_conn *oldest = NULL;
+	struct http_conn *oldest;
 
-	for (struct http_conn *c = s->conns; c; c = c->next)
-		if (c != newc && !c->exec && !c->refused)
-			oldest = c; /* conns is newest first: the last match is the oldest */
+	TAILQ_FOREACH(oldest, &s->conns, link)
+		if (oldest != newc && !oldest->exec && !oldest->refused)
+			break;
 	if (!oldest)
 		return false;
 	log_warn("connection %llu CALLER_UID=%u evicted: connection cap reached, it was idle",
@@ -331,13 +316,13 @@ static void adopt_cb(evutil_socket_t unused, short what, void *userdata)
 	struct http_server *s = userdata;
 	struct http_conn *c;
 
-	while ((c = s->fresh)) {
+	while ((c = TAILQ_FIRST(&s->fresh))) {
 		struct ucred cred = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
 		socklen_t cl = sizeof(cred);
 		evutil_socket_t fd = bufferevent_getfd(c->bev);
 		void *arg = NULL;
 
-		list_remove(&s->fresh, c);
+		TAILQ_REMOVE(&s->fresh, c, link);
 		bufferevent_getcb(c->bev, NULL, NULL, NULL, &arg);
 		if (fd < 0 || !arg) {
 			/* evhttp gave up on this connection already (allocation
@@ -350,7 +335,7 @@ static void adopt_cb(evutil_socket_t unused, short what, void *userdata)
 			c->uid = cred.uid;
 			c->pid = cred.pid;
 		}
-		list_push(&s->conns, c);
+		TAILQ_INSERT_TAIL(&s->conns, c, link);
 		evhttp_connection_set_closecb(c->evcon, conn_close_cb, c);
 		if (s->n_conns >= s->lim.max_connections && !conn_evict_idle(s, c)) {
 			c->refused = true;
@@ -382,16 +367,7 @@ static struct bufferevent *bev_cb(struct event_base *base, void *userdata)
 	c->server = s;
 	c->id = ++s->next_id;
 	c->uid = (uid_t)-1;
-	/* adopted in accept order */
-	if (!s->fresh)
-		s->fresh = c;
-	else {
-		struct http_conn *t = s->fresh;
-		while (t->next)
-			t = t->next;
-		t->next = c;
-		c->prev = t;
-	}
+	TAILQ_INSERT_TAIL(&s->fresh, c, link); /* adopted in accept order */
 	event_active(s->adopt, EV_TIMEOUT, 1);
 	return c->bev;
 }
@@ -596,6 +572,8 @@ int http_server_new(struct event_base *base, const char *socket_path, mode_t mod
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	TAILQ_INIT(&s->fresh);
+	TAILQ_INIT(&s->conns);
 	s->base = base;
 	s->lim = *lim;
 	s->ops = *ops;
@@ -666,8 +644,8 @@ void http_server_free(struct http_server *s)
 	if (s->http)
 		evhttp_free(s->http);
 	/* Accepted but never adopted: their bufferevents died with evhttp. */
-	while ((c = s->fresh)) {
-		list_remove(&s->fresh, c);
+	while ((c = TAILQ_FIRST(&s->fresh))) {
+		TAILQ_REMOVE(&s->fresh, c, link);
 		conn_free(c);
 	}
 	if (s->adopt)
