@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -24,7 +25,7 @@
 #include "vm-state.h"
 
 struct vm {
-	struct vm *next;
+	TAILQ_ENTRY(vm) link; /* on pool->vms */
 	struct pool *pool;
 	struct vmm *vmm;
 	enum vm_state state;
@@ -34,7 +35,7 @@ struct vm {
 };
 
 struct pool_job {
-	struct pool_job *next; /* queue link */
+	TAILQ_ENTRY(pool_job) link; /* on pool->queue while queued */
 	struct pool *pool;
 	struct vm *vm;
 	struct job_request req;
@@ -52,10 +53,10 @@ struct pool {
 	char *error;
 	struct template_build *tb;
 	int ram_fd;
-	int state_fd; /* sealed memfd: the template's device state */
-	struct vm *vms;
+	int state_fd;	      /* sealed memfd: the template's device state */
+	TAILQ_HEAD(, vm) vms; /* newest first */
 	unsigned n_restoring, n_ready, n_busy;
-	struct pool_job *q_head, *q_tail;
+	TAILQ_HEAD(, pool_job) queue; /* FIFO */
 	unsigned q_len;
 	struct event *refill_ev;
 	struct event *backoff_ev;
@@ -134,21 +135,37 @@ static void pool_schedule_refill(struct pool *p)
 		event_active(p->refill_ev, EV_TIMEOUT, 0);
 }
 
+/* Kills the VMM, frees the VM (already off the list) and gives its slot
+ * back to the set. */
+static void vm_destroy(struct vm *vm)
+{
+	struct pool_set *set = vm->pool->cfg.set;
+
+	vmm_free(vm->vmm);
+	event_free(vm->timer);
+	free(vm);
+	pool_set_put_vm(set);
+}
+
 static void vm_discard(struct vm *vm)
 {
 	struct pool *p = vm->pool;
 
 	vm_set_state(vm, VM_DISCARDED);
-	for (struct vm **it = &p->vms; *it; it = &(*it)->next)
-		if (*it == vm) {
-			*it = vm->next;
-			break;
-		}
-	vmm_free(vm->vmm);
-	event_free(vm->timer);
-	free(vm);
-	pool_set_put_vm(p->cfg.set);
+	TAILQ_REMOVE(&p->vms, vm, link);
+	vm_destroy(vm);
 	pool_schedule_refill(p);
+}
+
+/* The first ready clone, or NULL. */
+static struct vm *pool_ready_vm(struct pool *p)
+{
+	struct vm *vm;
+
+	TAILQ_FOREACH(vm, &p->vms, link)
+		if (vm->state == VM_READY)
+			return vm;
+	return NULL;
 }
 
 static void job_free(struct pool_job *job)
@@ -240,21 +257,11 @@ static void pool_lease(struct pool *p, struct vm *vm, struct pool_job *job);
 
 static void pool_dispatch(struct pool *p)
 {
-	while (p->q_head) {
-		struct vm *vm = NULL;
-		for (struct vm *it = p->vms; it; it = it->next)
-			if (it->state == VM_READY) {
-				vm = it;
-				break;
-			}
-		if (!vm)
-			return;
-		struct pool_job *job = p->q_head;
-		p->q_head = job->next;
-		if (!p->q_head)
-			p->q_tail = NULL;
-		p->q_len--;
-		job->next = NULL;
+	struct pool_job *job;
+	struct vm *vm;
+
+	while ((job = TAILQ_FIRST(&p->queue)) && (vm = pool_ready_vm(p))) {
+		queue_unlink(p, job);
 		pool_lease(p, vm, job);
 	}
 }
@@ -461,8 +468,7 @@ static int pool_start_restore(struct pool *p)
 		return r;
 	}
 	p->n_restoring++;
-	vm->next = p->vms;
-	p->vms = vm;
+	TAILQ_INSERT_HEAD(&p->vms, vm, link);
 	vm_arm_timer(vm, (uint64_t)(10000 * p->cfg.slowdown));
 	return 0;
 }
@@ -574,8 +580,9 @@ static void pool_rebuild_template(struct pool *p)
 
 static void pool_fail_queued(struct pool *p, const char *why)
 {
-	while (p->q_head) {
-		struct pool_job *job = p->q_head;
+	struct pool_job *job;
+
+	while ((job = TAILQ_FIRST(&p->queue))) {
 		queue_unlink(p, job);
 		job_fail(job, JOB_SANDBOX_ERROR, why);
 	}
@@ -633,6 +640,8 @@ int pool_new(struct event_base *base, const struct pool_config *cfg, struct pool
 	if (p->cfg.max < p->cfg.min)
 		p->cfg.max = p->cfg.min;
 	p->want = p->cfg.min;
+	TAILQ_INIT(&p->vms);
+	TAILQ_INIT(&p->queue);
 	p->ram_fd = -1;
 	p->state_fd = -1;
 	p->status = POOL_WAITING;
@@ -658,18 +667,11 @@ int pool_new(struct event_base *base, const struct pool_config *cfg, struct pool
 	return 0;
 }
 
+/* job must be queued: it is unless it has a VM (see the invariants). */
 static void queue_unlink(struct pool *p, struct pool_job *job)
 {
-	for (struct pool_job **it = &p->q_head; *it; it = &(*it)->next)
-		if (*it == job) {
-			*it = job->next;
-			p->q_len--;
-			break;
-		}
-	p->q_tail = NULL;
-	for (struct pool_job *it = p->q_head; it; it = it->next)
-		p->q_tail = it;
-	job->next = NULL;
+	TAILQ_REMOVE(&p->queue, job, link);
+	p->q_len--;
 }
 
 static void job_queue_timeout_cb(evutil_socket_t fd, short what, void *arg)
@@ -709,11 +711,7 @@ int pool_submit(struct pool *p, struct job_request *req, pool_done_cb cb, void *
 	evtimer_add(job->queue_timer, &tv);
 	*ret = job;
 
-	if (p->q_tail)
-		p->q_tail->next = job;
-	else
-		p->q_head = job;
-	p->q_tail = job;
+	TAILQ_INSERT_TAIL(&p->queue, job, link);
 	p->q_len++;
 	/* Demand: what this request and those before it need right now. */
 	p->last_used_ns = now_ns();
@@ -803,13 +801,13 @@ uint64_t pool_last_used_ns(const struct pool *p)
 
 bool pool_evict_idle_clone(struct pool *p)
 {
-	for (struct vm *vm = p->vms; vm; vm = vm->next)
-		if (vm->state == VM_READY) {
-			pool_notify(p, 7, "%s: %s discarded while idle", p->cfg.lang->name, vmm_id(vm->vmm));
-			vm_discard(vm);
-			return true;
-		}
-	return false;
+	struct vm *vm = pool_ready_vm(p);
+
+	if (!vm)
+		return false;
+	pool_notify(p, 7, "%s: %s discarded while idle", p->cfg.lang->name, vmm_id(vm->vmm));
+	vm_discard(vm);
+	return true;
 }
 
 void pool_kick(struct pool *p)
@@ -832,26 +830,24 @@ json_t *pool_stats_json(const struct pool *p)
 
 void pool_free(struct pool *p)
 {
+	struct pool_job *job;
+	struct vm *vm;
+
 	if (!p)
 		return;
 	template_build_free(p->tb);
 	if (p->holds_build_slot)
 		pool_set_build_done(p->cfg.set, p);
 	pool_set_remove(p->cfg.set, p);
-	while (p->q_head) {
-		struct pool_job *job = p->q_head;
-		p->q_head = job->next;
+	while ((job = TAILQ_FIRST(&p->queue))) {
+		queue_unlink(p, job);
 		job_free(job);
 	}
-	while (p->vms) {
-		struct vm *vm = p->vms;
-		p->vms = vm->next;
+	while ((vm = TAILQ_FIRST(&p->vms))) {
+		TAILQ_REMOVE(&p->vms, vm, link);
 		if (vm->job)
 			job_free(vm->job);
-		vmm_free(vm->vmm);
-		event_free(vm->timer);
-		free(vm);
-		pool_set_put_vm(p->cfg.set);
+		vm_destroy(vm);
 	}
 	event_free(p->refill_ev);
 	event_free(p->backoff_ev);
