@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,15 +18,15 @@
 #include <event2/bufferevent.h>
 
 struct qmp_pending {
-	struct qmp_pending *next;
+	TAILQ_ENTRY(qmp_pending) link;
 	json_int_t id;
 	qmp_reply_cb cb;
 	void *userdata;
 };
 
 struct qmp {
-	struct bufferevent *bev; /* owned, owns the fd */
-	struct qmp_pending *head, *tail;
+	struct bufferevent *bev;	   /* owned, owns the fd */
+	TAILQ_HEAD(, qmp_pending) pending; /* in the order sent */
 	json_int_t next_id;
 	qmp_event_cb event_cb;
 	qmp_closed_cb closed_cb;
@@ -37,9 +38,10 @@ struct qmp {
 
 static void qmp_destroy(struct qmp *q)
 {
-	while (q->head) {
-		struct qmp_pending *p = q->head;
-		q->head = p->next;
+	struct qmp_pending *p;
+
+	while ((p = TAILQ_FIRST(&q->pending))) {
+		TAILQ_REMOVE(&q->pending, p, link);
 		free(p);
 	}
 	if (q->bev)
@@ -47,8 +49,22 @@ static void qmp_destroy(struct qmp *q)
 	free(q);
 }
 
-/* Every pending command is answered with QMP_ERROR_FREED first, so its owner
- * can release what it gave as userdata; no command can be queued meanwhile. */
+/* Answers every pending command with the error `why`, in the order sent,
+ * so each owner can release what it gave as userdata. The connection is
+ * closed or dead, so no command can be queued meanwhile; an owner that
+ * frees the connection from its callback answers the rest itself. */
+static void qmp_fail_pending(struct qmp *q, const char *why)
+{
+	struct qmp_pending *p;
+
+	while ((p = TAILQ_FIRST(&q->pending))) {
+		TAILQ_REMOVE(&q->pending, p, link);
+		if (p->cb)
+			p->cb(q, NULL, why, p->userdata);
+		free(p);
+	}
+}
+
 void qmp_free(struct qmp *q)
 {
 	if (!q || q->dead)
@@ -59,15 +75,7 @@ void qmp_free(struct qmp *q)
 	if (q->bev)
 		bufferevent_disable(q->bev, EV_READ | EV_WRITE);
 	q->dispatching++;
-	while (q->head) {
-		struct qmp_pending *p = q->head;
-		q->head = p->next;
-		if (!q->head)
-			q->tail = NULL;
-		if (p->cb)
-			p->cb(q, NULL, QMP_ERROR_FREED, p->userdata);
-		free(p);
-	}
+	qmp_fail_pending(q, QMP_ERROR_FREED);
 	q->dispatching--;
 	if (!q->dispatching)
 		qmp_destroy(q);
@@ -80,15 +88,7 @@ static void qmp_fail(struct qmp *q, const char *why)
 		return;
 	q->closed = true;
 	bufferevent_disable(q->bev, EV_READ | EV_WRITE);
-	while (q->head && !q->dead) {
-		struct qmp_pending *p = q->head;
-		q->head = p->next;
-		if (!q->head)
-			q->tail = NULL;
-		if (p->cb)
-			p->cb(q, NULL, why, p->userdata);
-		free(p);
-	}
+	qmp_fail_pending(q, why);
 	if (!q->dead && q->closed_cb)
 		q->closed_cb(q, why, q->userdata);
 }
@@ -113,22 +113,16 @@ static void qmp_dispatch_line(struct qmp *q, const char *line, size_t len)
 	}
 
 	json_t *id = json_object_get(msg, "id");
-	struct qmp_pending *p = q->head, *prev = NULL;
-	while (p && (!json_is_integer(id) || json_integer_value(id) != p->id)) {
-		prev = p;
-		p = p->next;
-	}
+	struct qmp_pending *p;
+	TAILQ_FOREACH(p, &q->pending, link)
+		if (json_is_integer(id) && json_integer_value(id) == p->id)
+			break;
 	if (!p) {
 		/* Not a command we are waiting for: we lost track. */
 		qmp_fail(q, "QMP: reply with an unexpected id");
 		return;
 	}
-	if (prev)
-		prev->next = p->next;
-	else
-		q->head = p->next;
-	if (q->tail == p)
-		q->tail = prev;
+	TAILQ_REMOVE(&q->pending, p, link);
 
 	json_t *ret = json_object_get(msg, "return");
 	json_t *err = json_object_get(msg, "error");
@@ -189,6 +183,7 @@ int qmp_new(struct event_base *base, int fd, qmp_event_cb event_cb, qmp_closed_c
 		close(fd);
 		return -ENOMEM;
 	}
+	TAILQ_INIT(&q->pending);
 	q->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!q->bev) {
 		close(fd);
@@ -282,10 +277,6 @@ int qmp_execute(struct qmp *q, const char *command, json_t *args, int pass_fd, q
 		free(p);
 		return r;
 	}
-	if (q->tail)
-		q->tail->next = p;
-	else
-		q->head = p;
-	q->tail = p;
+	TAILQ_INSERT_TAIL(&q->pending, p, link);
 	return 0;
 }
