@@ -20,7 +20,8 @@
 #endif
 
 static unsigned vmm_live; /* spawned and not yet reaped */
-static struct vmm *dying; /* killed, waiting for the pidfd to say it exited */
+/* Killed, waiting for the pidfd to say it exited. */
+static TAILQ_HEAD(, vmm) dying = TAILQ_HEAD_INITIALIZER(dying);
 
 static void vmm_exit_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -56,11 +57,7 @@ static void vmm_reaped_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (waitid(P_PIDFD, (id_t)v->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
 		return;
-	for (struct vmm **p = &dying; *p; p = &(*p)->next_dying)
-		if (*p == v) {
-			*p = v->next_dying;
-			break;
-		}
+	TAILQ_REMOVE(&dying, v, dying_link);
 	vmm_live--;
 	event_free(v->exit_ev);
 	close(v->pidfd);
@@ -76,8 +73,7 @@ void vmm_reaper_release(struct vmm *v)
 		event_assign(v->exit_ev, event_get_base(v->exit_ev), v->pidfd, EV_READ | EV_PERSIST,
 			     vmm_reaped_cb, v);
 		event_add(v->exit_ev, NULL);
-		v->next_dying = dying;
-		dying = v;
+		TAILQ_INSERT_TAIL(&dying, v, dying_link);
 		return;
 	}
 	if (v->pid > 0) {
@@ -93,9 +89,10 @@ void vmm_reaper_release(struct vmm *v)
 
 void vmm_reap_all(void)
 {
-	while (dying) {
-		struct vmm *v = dying;
-		dying = v->next_dying;
+	struct vmm *v;
+
+	while ((v = TAILQ_FIRST(&dying))) {
+		TAILQ_REMOVE(&dying, v, dying_link);
 		vmm_kill_and_reap(v->pidfd);
 		vmm_live--;
 		event_free(v->exit_ev);

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "channel.h"
 #include "qmp.h"
@@ -18,7 +19,7 @@ enum vmm_kind {
 };
 
 struct vmm {
-	struct vmm *next_dying; /* on the reaper list after vmm_free() */
+	TAILQ_ENTRY(vmm) dying_link; /* on the reaper's dying list after vmm_free() */
 	char id[24];
 	enum vmm_kind kind;
 	pid_t pid;
