@@ -556,12 +556,13 @@ static int socket_prepare_path(const char *path, struct sockaddr_un *sa, socklen
 int http_server_new(struct event_base *base, const char *socket_path, mode_t mode,
 		    const struct api_limits *lim, const struct service_ops *ops, struct http_server **ret)
 {
-	struct http_server *s;
+	_cleanup_(http_server_freep) struct http_server *s = NULL;
+	_cleanup_close_ int fd = -1;
 	struct evconnlistener *listener;
 	struct sockaddr_un sa;
 	socklen_t sl;
 	mode_t old_umask;
-	int fd, r;
+	int r;
 
 	if (!mode)
 		mode = 0660;
@@ -580,17 +581,12 @@ int http_server_new(struct event_base *base, const char *socket_path, mode_t mod
 	s->socket_path = strdup(socket_path);
 	s->http = evhttp_new(base);
 	s->adopt = event_new(base, -1, 0, adopt_cb, s);
-	if (!s->socket_path || !s->http || !s->adopt) {
-		http_server_free(s);
+	if (!s->socket_path || !s->http || !s->adopt)
 		return -ENOMEM;
-	}
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		r = -errno;
-		http_server_free(s);
-		return r;
-	}
+	if (fd < 0)
+		return -errno;
 	/* Nobody but us between bind() and chmod(). */
 	old_umask = umask(0177);
 	r = bind(fd, (struct sockaddr *)&sa, sl) < 0 ? -errno : 0;
@@ -598,24 +594,19 @@ int http_server_new(struct event_base *base, const char *socket_path, mode_t mod
 	if (r == 0 && chmod(socket_path, mode) < 0)
 		r = -errno;
 	if (r < 0) {
-		close(fd);
 		if (r != -EADDRINUSE)
 			unlink(socket_path);
 		free(s->socket_path);
 		s->socket_path = NULL; /* not ours to unlink any more */
-		http_server_free(s);
 		return r;
 	}
 	listener =
 	    evconnlistener_new(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
-	if (!listener) {
-		close(fd);
-		http_server_free(s);
+	if (!listener)
 		return -ENOMEM;
-	}
+	TAKE_FD(fd); /* the listener closes it */
 	if (!evhttp_bind_listener(s->http, listener)) {
 		evconnlistener_free(listener);
-		http_server_free(s);
 		return -ENOMEM;
 	}
 
@@ -630,7 +621,7 @@ int http_server_new(struct event_base *base, const char *socket_path, mode_t mod
 	evhttp_set_gencb(s->http, request_cb, s);
 
 	log_info("listening on %s (mode %04o)", socket_path, (unsigned)mode);
-	*ret = s;
+	*ret = TAKE_PTR(s);
 	return 0;
 }
 

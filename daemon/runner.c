@@ -95,26 +95,19 @@ static unsigned guest_vcpus(const struct language *l)
 	return l->vcpus ? l->vcpus : 1;
 }
 
-int runner_new(struct event_base *base, const struct runner_config *cfg, struct runner **ret,
-	       char **ret_error)
+DEFINE_CLEANUP(DIR *, closedir)
+
+/* Every language in the languages directory that is wanted and has an
+ * image, with the version its image records. */
+static int runner_load_languages(struct runner *r, char **ret_error)
 {
-	struct runner *r = calloc(1, sizeof(*r));
-	DIR *d;
+	const struct runner_config *cfg = &r->cfg;
+	_cleanup_(closedirp) DIR *d = opendir(cfg->languages_dir);
 	struct dirent *de;
 	int rc;
 
-	if (!r)
-		return -ENOMEM;
-	r->cfg = *cfg;
-	r->qemu_version = vmm_qemu_version(cfg->qemu);
-	if (!r->qemu_version) {
-		free(r);
-		return err_setf(ret_error, -ENOENT, "cannot run the QEMU binary to learn its version");
-	}
-	d = opendir(cfg->languages_dir);
 	if (!d) {
 		rc = -errno;
-		runner_free(r);
 		return err_setf(ret_error, rc, "languages directory %s: %s", cfg->languages_dir,
 				strerror(-rc));
 	}
@@ -150,17 +143,30 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 		r->images[r->n] = strdup(path);
 		r->n++;
 	}
-	closedir(d);
-	if (r->n == 0) {
-		runner_free(r);
+	if (r->n == 0)
 		return err_setf(ret_error, -ENOENT, "no language has both a definition and an image");
-	}
+	return 0;
+}
+
+int runner_new(struct event_base *base, const struct runner_config *cfg, struct runner **ret,
+	       char **ret_error)
+{
+	_cleanup_(runner_freep) struct runner *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	r->cfg = *cfg;
+	r->qemu_version = vmm_qemu_version(cfg->qemu);
+	if (!r->qemu_version)
+		return err_setf(ret_error, -ENOENT, "cannot run the QEMU binary to learn its version");
+	rc = runner_load_languages(r, ret_error);
+	if (rc < 0)
+		return rc;
 	struct pool_set_config sc = {.max_vms = cfg->max_vms, .max_builds = cfg->max_builds};
 	rc = pool_set_new(base, &sc, &r->set);
-	if (rc < 0) {
-		runner_free(r);
+	if (rc < 0)
 		return rc;
-	}
 	for (unsigned i = 0; i < r->n; i++) {
 		const struct language *l = r->langs[i];
 		unsigned compile_s = l->compile_timeout_s ? l->compile_timeout_s : RUNNER_COMPILE_TIMEOUT_S;
@@ -197,15 +203,12 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 		    .notify = pool_notify_cb,
 		};
 		rc = pool_new(base, &pc, &r->pools[i]);
-		if (rc < 0) {
-			err_setf(ret_error, rc, "pool for %s: %s", r->langs[i]->name, strerror(-rc));
-			runner_free(r);
-			return rc;
-		}
+		if (rc < 0)
+			return err_setf(ret_error, rc, "pool for %s: %s", r->langs[i]->name, strerror(-rc));
 		log_info("LANGUAGE=%s pool of %u..%u clones, %u MB guests (image %s)", l->name, cfg->pool_min,
 			 cfg->pool_max, pc.vmm.memory_mb, r->images[i]);
 	}
-	*ret = r;
+	*ret = TAKE_PTR(r);
 	return 0;
 }
 

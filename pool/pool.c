@@ -563,12 +563,8 @@ static void pool_rebuild_template(struct pool *p)
 	pool_fail_queued(p, "the language's snapshot template is being rebuilt");
 	template_build_free(p->tb);
 	p->tb = NULL;
-	if (p->ram_fd >= 0)
-		close(p->ram_fd);
-	p->ram_fd = -1;
-	if (p->state_fd >= 0)
-		close(p->state_fd);
-	p->state_fd = -1;
+	p->ram_fd = safe_close(p->ram_fd);
+	p->state_fd = safe_close(p->state_fd);
 	p->consecutive_failures = 0;
 	int r = pool_prepare_template(p, true);
 	if (r < 0) {
@@ -632,38 +628,31 @@ int pool_build_start(struct pool *p)
 
 int pool_new(struct event_base *base, const struct pool_config *cfg, struct pool **ret)
 {
-	struct pool *p = calloc(1, sizeof(*p));
+	_cleanup_(pool_freep) struct pool *p = calloc(1, sizeof(*p));
+
 	if (!p)
 		return -ENOMEM;
+	TAILQ_INIT(&p->vms);
+	TAILQ_INIT(&p->queue);
 	p->base = base;
 	p->cfg = *cfg;
 	if (p->cfg.max < p->cfg.min)
 		p->cfg.max = p->cfg.min;
 	p->want = p->cfg.min;
-	TAILQ_INIT(&p->vms);
-	TAILQ_INIT(&p->queue);
 	p->ram_fd = -1;
 	p->state_fd = -1;
 	p->status = POOL_WAITING;
 	p->refill_ev = event_new(base, -1, 0, pool_refill_cb, p);
 	p->backoff_ev = evtimer_new(base, pool_backoff_cb, p);
 	p->idle_ev = event_new(base, -1, EV_PERSIST, pool_idle_cb, p);
-	if (!p->refill_ev || !p->backoff_ev || !p->idle_ev) {
-		if (p->refill_ev)
-			event_free(p->refill_ev);
-		if (p->backoff_ev)
-			event_free(p->backoff_ev);
-		if (p->idle_ev)
-			event_free(p->idle_ev);
-		free(p);
+	if (!p->refill_ev || !p->backoff_ev || !p->idle_ev)
 		return -ENOMEM;
-	}
 	struct timeval idle = timeval_from_ms(p->cfg.idle_ms);
 	evtimer_add(p->idle_ev, &idle);
 	pool_set_add(p->cfg.set, p);
-	*ret = p;
+	*ret = TAKE_PTR(p);
 	/* The build starts when the set has a slot, maybe right now. */
-	pool_set_want_build(p->cfg.set, p, false);
+	pool_set_want_build((*ret)->cfg.set, *ret, false);
 	return 0;
 }
 
@@ -849,13 +838,14 @@ void pool_free(struct pool *p)
 			job_free(vm->job);
 		vm_destroy(vm);
 	}
-	event_free(p->refill_ev);
-	event_free(p->backoff_ev);
-	event_free(p->idle_ev);
-	if (p->ram_fd >= 0)
-		close(p->ram_fd);
-	if (p->state_fd >= 0)
-		close(p->state_fd);
+	if (p->refill_ev)
+		event_free(p->refill_ev);
+	if (p->backoff_ev)
+		event_free(p->backoff_ev);
+	if (p->idle_ev)
+		event_free(p->idle_ev);
+	safe_close(p->ram_fd);
+	safe_close(p->state_fd);
 	free(p->error);
 	free(p->last_failure);
 	free(p);

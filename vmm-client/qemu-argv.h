@@ -4,6 +4,8 @@
  * qemu_argv_build(), a pure function of struct qemu_machine. */
 #pragma once
 
+#include "cleanup.h"
+
 #define QEMU_AGENT_PORT_NAME "runnerd.agent"
 
 enum qemu_start {
@@ -62,6 +64,7 @@ struct qemu_machine {
  * fd, ...), -ENOMEM. */
 int qemu_argv_build(const struct qemu_machine *m, char ***ret_argv);
 void qemu_argv_free(char **argv);
+DEFINE_CLEANUP(char **, qemu_argv_free)
 
 /* A canonical description of what the guest sees (accelerator, CPU, memory,
  * TCG buffer, machine type, kernel command line) for snapshot keys; no

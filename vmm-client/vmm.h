@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cleanup.h"
 #include "proto.h"
 #include "qemu-argv.h"
 
@@ -82,6 +83,7 @@ pid_t vmm_pid(const struct vmm *vmm);
 /* SIGKILL, close everything, reap (the VMM is already dead when this
  * returns). Accepts NULL and VMMs in any state; safe inside callbacks. */
 void vmm_free(struct vmm *vmm);
+DEFINE_CLEANUP(struct vmm *, vmm_free)
 
 /* VMMs killed by vmm_free() are reaped asynchronously; this kills and reaps
  * every VMM still alive or dying, blocking. For shutdown. */
