@@ -8,7 +8,6 @@
 #pragma once
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -43,16 +42,9 @@ static inline void close_pairp(int (*fds)[2])
 	safe_close((*fds)[1]);
 }
 
-static inline void fclosep(FILE **f)
-{
-	if (*f)
-		fclose(*f);
-}
-
 #define _cleanup_free_	     _cleanup_(freep)
 #define _cleanup_close_	     _cleanup_(closep)
 #define _cleanup_close_pair_ _cleanup_(close_pairp)
-#define _cleanup_fclose_     _cleanup_(fclosep)
 
 /* Defines funcp(), a cleanup function for a variable of pointer type
  * `type` whose destructor is func; NULL is skipped, so func need not
