@@ -26,7 +26,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
-#include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -42,6 +42,7 @@
 #include "template.h"
 #include "host.h"
 #include "time-util.h"
+#include "vmm-options.h"
 #include "vmm.h"
 
 enum mode { MODE_COLD, MODE_RESTORE };
@@ -267,37 +268,6 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
-	enum {
-		O_LANG = 256,
-		O_RUNS,
-		O_JOBS,
-		O_CODE,
-		O_CACHE,
-		O_LANGS,
-		O_QEMU,
-		O_ACCEL,
-		O_MEM,
-		O_TB,
-		O_TMP,
-		O_TIMEOUT,
-		O_HELP
-	};
-	static const struct option opts[] = {
-	    {"language", required_argument, NULL, O_LANG},
-	    {"runs", required_argument, NULL, O_RUNS},
-	    {"jobs-per-vm", required_argument, NULL, O_JOBS},
-	    {"code", required_argument, NULL, O_CODE},
-	    {"cache-dir", required_argument, NULL, O_CACHE},
-	    {"languages", required_argument, NULL, O_LANGS},
-	    {"qemu", required_argument, NULL, O_QEMU},
-	    {"accel", required_argument, NULL, O_ACCEL},
-	    {"memory-mb", required_argument, NULL, O_MEM},
-	    {"tb-size-mb", required_argument, NULL, O_TB},
-	    {"tmpdir", required_argument, NULL, O_TMP},
-	    {"timeout", required_argument, NULL, O_TIMEOUT},
-	    {"help", no_argument, NULL, O_HELP},
-	    {0},
-	};
 	const char *lang_name = NULL, *cache = "/var/cache/runnerd",
 		   *langs = RUNNERD_SOURCE_ROOT "/tools/languages";
 	char path[4400], kernel[4400], image[4400], *err = NULL;
@@ -307,12 +277,25 @@ int main(int argc, char **argv)
 			  .state_fd = -1,
 			  .tmpdir = "/dev/shm",
 			  .timeout_s = 10};
+	const struct opt opts[] = {
+	    OPTION("language", OPT_STRING, &lang_name),
+	    OPTION("runs", OPT_UINT, &b.runs, .min = 1, .max = UINT_MAX),
+	    OPTION("jobs-per-vm", OPT_UINT, &b.jobs_per_vm, .min = 1, .max = 100),
+	    OPTION("code", OPT_STRING, &b.code),
+	    OPTION("cache-dir", OPT_STRING, &cache),
+	    OPTION("languages", OPT_STRING, &langs),
+	    VMM_MACHINE_OPTIONS(&b.vmm.qemu, &b.vmm.accel, &b.vmm.memory_mb, &b.vmm.tb_size_mb),
+	    OPTION("tmpdir", OPT_STRING, &b.tmpdir),
+	    OPTION("timeout", OPT_DOUBLE, &b.timeout_s),
+	    OPTION("help", OPT_KEY, NULL, .key = 'h'),
+	    {0},
+	};
 	struct language *lang = NULL;
 	int c;
 
-	b.vmm = (struct vmm_config){.qemu = "/usr/bin/qemu-system-x86_64",
+	b.vmm = (struct vmm_config){.qemu = VMM_DEFAULT_QEMU,
 				    .accel = "tcg",
-				    .memory_mb = 512,
+				    .memory_mb = VMM_DEFAULT_MEMORY_MB,
 				    .vcpus = 1,
 				    .tb_size_mb = VMM_DEFAULT_TB_SIZE_MB};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -328,54 +311,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case O_LANG:
-			lang_name = optarg;
-			break;
-		case O_RUNS:
-			b.runs = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case O_JOBS:
-			b.jobs_per_vm = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case O_CODE:
-			b.code = optarg;
-			break;
-		case O_CACHE:
-			cache = optarg;
-			break;
-		case O_LANGS:
-			langs = optarg;
-			break;
-		case O_QEMU:
-			b.vmm.qemu = optarg;
-			break;
-		case O_ACCEL:
-			b.vmm.accel = optarg;
-			break;
-		case O_MEM:
-			b.vmm.memory_mb = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case O_TB:
-			b.vmm.tb_size_mb = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case O_TMP:
-			b.tmpdir = optarg;
-			break;
-		case O_TIMEOUT:
-			b.timeout_s = strtod(optarg, NULL);
-			break;
-		case 'h':
-		case O_HELP:
+	while ((c = opt_next(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
 			fputs(usage, stdout);
 			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
 		}
+		fputs(usage, stderr); /* unknown option or bad value */
+		return 2;
 	}
-	if (!lang_name || b.runs == 0 || b.jobs_per_vm == 0 || b.jobs_per_vm > 100 || !(b.timeout_s > 0) ||
+	if (!lang_name || !(b.timeout_s > 0) ||
 	    (strcmp(b.vmm.accel, "tcg") != 0 && strcmp(b.vmm.accel, "kvm") != 0)) {
 		fputs(usage, stderr);
 		return 2;

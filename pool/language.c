@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "error-util.h"
+#include "parse-util.h"
 
 #define LANGUAGE_FILE_MAX (64u << 10)
 
@@ -176,16 +177,11 @@ static int set_key(struct language *l, const struct key *k, const char *value, b
 		return split_words(value, (char **)field, LANGUAGE_MAX_ALIASES);
 	case K_CMD:
 		return set_cmd(field, value);
-	case K_UINT: {
-		char *end;
-		errno = 0;
-		unsigned long v = strtoul(value, &end, 10);
-		if (errno || end == value || *end || v < k->min || v > k->max)
+	case K_UINT:
+		if (parse_uint(value, 10, k->min, k->max, field) < 0)
 			return fail(ret_error, line, "'%s' must be a whole number from %u to %u", k->name,
 				    k->min, k->max);
-		*(unsigned *)field = (unsigned)v;
 		return 0;
-	}
 	}
 	return -EINVAL;
 }

@@ -24,6 +24,10 @@
  * agent's own path included, is translated again: 64 MB added ~25 ms to C
  * start-up here, 512 MB removed it. */
 #define VMM_DEFAULT_TB_SIZE_MB 512
+/* The rest of the machine a language gets unless it or the command line
+ * (vmm-options.h) says otherwise. */
+#define VMM_DEFAULT_QEMU      "/usr/bin/qemu-system-x86_64"
+#define VMM_DEFAULT_MEMORY_MB 512
 
 struct vmm_config {
 	const char *qemu;   /* borrowed: path of qemu-system-x86_64 */

@@ -1,8 +1,10 @@
 /* test-common.c: the host's common library: cleanup.h releases what is
- * left and nothing that was taken, the clocks and timevals, err_setf(). */
+ * left and nothing that was taken, the clocks and timevals, err_setf(),
+ * parse_uint() and the options table. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,8 @@
 #include "check.h"
 #include "cleanup.h"
 #include "error-util.h"
+#include "options.h"
+#include "parse-util.h"
 #include "time-util.h"
 
 static bool fd_open(int fd)
@@ -92,10 +96,67 @@ static void test_err_setf(void)
 	CHECK(err_setf(NULL, -ENOENT, "%s", "nobody asked") == -ENOENT, "err_setf(NULL, ...) only returns r");
 }
 
+static void test_parse_uint(void)
+{
+	unsigned v = 7;
+
+	CHECK(parse_uint("42", 10, 1, 100, &v) == 0 && v == 42, "parse_uint(\"42\")");
+	CHECK(parse_uint("0660", 8, 0, 0777, &v) == 0 && v == 0660, "parse_uint() in base 8");
+	v = 7;
+	CHECK(parse_uint("", 10, 0, 100, &v) < 0 && v == 7, "empty text is refused, *ret untouched");
+	CHECK(parse_uint("12x", 10, 0, 100, &v) < 0, "trailing characters are refused");
+	CHECK(parse_uint("101", 10, 0, 100, &v) < 0 && parse_uint("0", 10, 1, 100, &v) < 0,
+	      "out of range is refused");
+	CHECK(parse_uint("99999999999999999999999", 10, 0, ~0u, &v) < 0, "overflow is refused");
+}
+
+static void test_options(void)
+{
+	enum { O_BOTH = 256 };
+	const char *name = "default";
+	unsigned n = 1, both = 0;
+	int fd = -1;
+	double f = 0;
+	bool on = true;
+	const struct opt opts[] = {
+	    OPTION("name", OPT_STRING, &name),
+	    OPTION("n", OPT_UINT, &n, .min = 1, .max = 9),
+	    OPTION("both", OPT_UINT, &both, .max = 9, .key = O_BOTH),
+	    OPTION("fd", OPT_INT, &fd, .max = 10),
+	    OPTION("f", OPT_DOUBLE, &f),
+	    OPTION("off", OPT_FALSE, &on),
+	    OPTION("help", OPT_KEY, NULL, .key = 'h'),
+	    {0},
+	};
+	char *argv[] = {"prog",	 "--name=x", "--n", "3",      "--fd", "4", "--f",  "2.5",
+			"--off", "--both=5", "-h",  "--help", "--n",  "0", "rest", NULL};
+	int argc = sizeof(argv) / sizeof(argv[0]) - 1;
+	const struct opt *o;
+
+	optind = 1;
+	CHECK(opt_next(argc, argv, "h", opts, &o) == O_BOTH && o == &opts[2],
+	      "stored options pass silently up to a keyed one");
+	CHECK(strcmp(name, "x") == 0 && n == 3 && fd == 4 && f == 2.5 && !on && both == 5,
+	      "every value stored where its entry says");
+	CHECK(opt_next(argc, argv, "h", opts, &o) == 'h', "a short option is its own key");
+	CHECK(opt_next(argc, argv, "h", opts, &o) == 'h' && o == &opts[6], "--help has key 'h'");
+	CHECK(opt_next(argc, argv, "h", opts, &o) == OPT_BAD_VALUE && o == &opts[1] && n == 3,
+	      "a value out of range: OPT_BAD_VALUE, its entry, nothing stored");
+	CHECK(opt_next(argc, argv, "h", opts, &o) == -1 && optind == argc - 1, "-1 at the first argument");
+
+	char *bad[] = {"prog", "--nope", NULL};
+	optind = 1;
+	opterr = 0;
+	CHECK(opt_next(2, bad, "h", opts, &o) == '?' && !o, "an unknown option is '?'");
+	opterr = 1;
+}
+
 int main(void)
 {
 	test_cleanup();
 	test_time();
 	test_err_setf();
+	test_parse_uint();
+	test_options();
 	return check_done();
 }
