@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include "stream.h"
+
 struct qmp_pending {
 	TAILQ_ENTRY(qmp_pending) link;
 	json_int_t id;
@@ -25,28 +28,24 @@ struct qmp_pending {
 };
 
 struct qmp {
-	struct bufferevent *bev;	   /* owned, owns the fd */
+	struct stream s;		   /* first: the object is the stream's (stream.h) */
 	TAILQ_HEAD(, qmp_pending) pending; /* in the order sent */
 	json_int_t next_id;
 	qmp_event_cb event_cb;
 	qmp_closed_cb closed_cb;
 	void *userdata;
-	int dispatching; /* > 0 while user callbacks may run */
-	bool dead;	 /* freed by the user during dispatch */
-	bool closed;
 };
+_Static_assert(offsetof(struct qmp, s) == 0, "a struct stream * is a struct qmp *");
 
-static void qmp_destroy(struct qmp *q)
+static void qmp_destroy(struct stream *s)
 {
+	struct qmp *q = (struct qmp *)s;
 	struct qmp_pending *p;
 
 	while ((p = TAILQ_FIRST(&q->pending))) {
 		TAILQ_REMOVE(&q->pending, p, link);
 		free(p);
 	}
-	if (q->bev)
-		bufferevent_free(q->bev);
-	free(q);
 }
 
 /* Answers every pending command with the error `why`, in the order sent,
@@ -67,29 +66,23 @@ static void qmp_fail_pending(struct qmp *q, const char *why)
 
 void qmp_free(struct qmp *q)
 {
-	if (!q || q->dead)
+	if (!q || q->s.dead)
 		return;
-	q->dead = true;
 	q->event_cb = NULL;
 	q->closed_cb = NULL;
-	if (q->bev)
-		bufferevent_disable(q->bev, EV_READ | EV_WRITE);
-	q->dispatching++;
+	stream_enter(&q->s);
+	stream_free(&q->s);
 	qmp_fail_pending(q, QMP_ERROR_FREED);
-	q->dispatching--;
-	if (!q->dispatching)
-		qmp_destroy(q);
+	stream_leave(&q->s);
 }
 
 /* Fails every pending command, then tells the owner. */
 static void qmp_fail(struct qmp *q, const char *why)
 {
-	if (q->closed)
+	if (!stream_close(&q->s, EV_READ | EV_WRITE))
 		return;
-	q->closed = true;
-	bufferevent_disable(q->bev, EV_READ | EV_WRITE);
 	qmp_fail_pending(q, why);
-	if (!q->dead && q->closed_cb)
+	if (!q->s.dead && q->closed_cb)
 		q->closed_cb(q, why, q->userdata);
 }
 
@@ -137,13 +130,11 @@ static void qmp_dispatch_line(struct qmp *q, const char *line, size_t len)
 	free(p);
 }
 
-static void qmp_read_cb(struct bufferevent *bev, void *arg)
+static void qmp_read(struct stream *s, struct evbuffer *in)
 {
-	struct qmp *q = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct qmp *q = (struct qmp *)s;
 
-	q->dispatching++;
-	while (!q->dead && !q->closed) {
+	while (stream_usable(s)) {
 		size_t len;
 		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
 		if (!line) {
@@ -157,50 +148,39 @@ static void qmp_read_cb(struct bufferevent *bev, void *arg)
 			qmp_dispatch_line(q, line, len);
 		free(line);
 	}
-	q->dispatching--;
-	if (q->dead && !q->dispatching)
-		qmp_destroy(q);
 }
 
-static void qmp_bev_event_cb(struct bufferevent *bev, short what, void *arg)
+static void qmp_stream_fail(struct stream *s, const char *why)
 {
-	struct qmp *q = arg;
-
-	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
-		return;
-	q->dispatching++;
-	qmp_fail(q, what & BEV_EVENT_EOF ? "QMP: connection closed" : "QMP: connection error");
-	q->dispatching--;
-	if (q->dead && !q->dispatching)
-		qmp_destroy(q);
+	qmp_fail((struct qmp *)s, why);
 }
+
+static const struct stream_ops qmp_stream_ops = {
+    .read = qmp_read,
+    .fail = qmp_stream_fail,
+    .destroy = qmp_destroy,
+    .eof_why = "QMP: connection closed",
+    .error_why = "QMP: connection error",
+};
 
 int qmp_new(struct event_base *base, int fd, qmp_event_cb event_cb, qmp_closed_cb closed_cb, void *userdata,
 	    struct qmp **ret)
 {
-	struct qmp *q = calloc(1, sizeof(*q));
-	if (!q) {
-		close(fd);
-		return -ENOMEM;
-	}
+	struct stream *s;
+	int r = stream_new(base, fd, &qmp_stream_ops, sizeof(struct qmp), &s);
+	if (r < 0)
+		return r;
+	struct qmp *q = (struct qmp *)s;
 	TAILQ_INIT(&q->pending);
-	q->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!q->bev) {
-		close(fd);
-		free(q);
-		return -ENOMEM;
-	}
 	q->event_cb = event_cb;
 	q->closed_cb = closed_cb;
 	q->userdata = userdata;
 	q->next_id = 1;
-	bufferevent_setcb(q->bev, qmp_read_cb, NULL, qmp_bev_event_cb, q);
-	bufferevent_enable(q->bev, EV_READ | EV_WRITE);
 
 	/* Capability negotiation is pipelined ahead of the first command. */
-	int r = qmp_execute(q, "qmp_capabilities", NULL, -1, NULL, NULL);
+	r = qmp_execute(q, "qmp_capabilities", NULL, -1, NULL, NULL);
 	if (r < 0) {
-		qmp_destroy(q);
+		stream_free(s);
 		return r;
 	}
 	*ret = q;
@@ -217,19 +197,19 @@ static int qmp_send_with_fd(struct qmp *q, const char *data, size_t len, int fd)
 	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 
-	if (evbuffer_get_length(bufferevent_get_output(q->bev)) > 0)
+	if (evbuffer_get_length(bufferevent_get_output(q->s.bev)) > 0)
 		return -EBUSY;
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
 
-	ssize_t n = sendmsg(bufferevent_getfd(q->bev), &mh, MSG_NOSIGNAL);
+	ssize_t n = sendmsg(bufferevent_getfd(q->s.bev), &mh, MSG_NOSIGNAL);
 	if (n < 0)
 		return -errno;
 	if ((size_t)n < len)
-		return evbuffer_add(bufferevent_get_output(q->bev), data + n, len - (size_t)n) < 0 ? -ENOMEM
-												   : 0;
+		return evbuffer_add(bufferevent_get_output(q->s.bev), data + n, len - (size_t)n) < 0 ? -ENOMEM
+												     : 0;
 	return 0;
 }
 
@@ -244,7 +224,7 @@ int qmp_execute(struct qmp *q, const char *command, json_t *args, int pass_fd, q
 		json_decref(args);
 		return -ENOMEM;
 	}
-	if (q->closed || q->dead) {
+	if (!stream_usable(&q->s)) {
 		json_decref(args);
 		return -ENOTCONN;
 	}
@@ -271,7 +251,7 @@ int qmp_execute(struct qmp *q, const char *command, json_t *args, int pass_fd, q
 	if (pass_fd >= 0)
 		r = qmp_send_with_fd(q, text, len + 1, pass_fd);
 	else
-		r = bufferevent_write(q->bev, text, len + 1) < 0 ? -ENOMEM : 0;
+		r = bufferevent_write(q->s.bev, text, len + 1) < 0 ? -ENOMEM : 0;
 	free(text);
 	if (r < 0) {
 		free(p);
