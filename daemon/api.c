@@ -113,6 +113,12 @@ static const char *json_type_name(const json_t *v)
 	}
 }
 
+/* -EINVAL, saying "'name' must be what, not" the type v has. */
+static int wrong_type(const char *name, const char *what, const json_t *v, char **ret_error)
+{
+	return err_setf(ret_error, -EINVAL, "'%s' must be %s, not %s", name, what, json_type_name(v));
+}
+
 /* One blob given either as text (`text_name`, UTF-8) or base64 (`b64_name`).
  * Returns 1 if present, 0 if absent (outputs untouched), < 0 on error. */
 static int take_blob(json_t *text, json_t *b64, const char *text_name, const char *b64_name, bool allow_nul,
@@ -128,8 +134,7 @@ static int take_blob(json_t *text, json_t *b64, const char *text_name, const cha
 	if (text) {
 		const char *s;
 		if (!json_is_string(text))
-			return err_setf(ret_error, -EINVAL, "'%s' must be a string, not %s", text_name,
-					json_type_name(text));
+			return wrong_type(text_name, "a string", text, ret_error);
 		s = json_string_value(text);
 		len = json_string_length(text);
 		if (!allow_nul && memchr(s, 0, len))
@@ -149,8 +154,7 @@ static int take_blob(json_t *text, json_t *b64, const char *text_name, const cha
 		const char *s;
 		size_t slen, dlen;
 		if (!json_is_string(b64))
-			return err_setf(ret_error, -EINVAL, "'%s' must be a base64 string, not %s", b64_name,
-					json_type_name(b64));
+			return wrong_type(b64_name, "a base64 string", b64, ret_error);
 		s = json_string_value(b64);
 		slen = json_string_length(b64);
 		if (base64_decoded_len(s, slen, &dlen) < 0)
@@ -175,14 +179,25 @@ static int take_blob(json_t *text, json_t *b64, const char *text_name, const cha
 	return 1;
 }
 
+/* Whether an optional field v was given, also in *ret_set if not NULL. The
+ * limits below leave their output (the default) as it is when it was not. */
+static bool given(const json_t *v, bool *ret_set)
+{
+	if (ret_set)
+		*ret_set = v != NULL;
+	return v != NULL;
+}
+
 /* Seconds (integer or real, > 0) to milliseconds, clamped to max_ms. */
-static int take_seconds(json_t *v, const char *name, uint32_t max_ms, uint32_t *ret_ms, char **ret_error)
+static int take_seconds(json_t *v, const char *name, uint32_t max_ms, uint32_t *ret_ms, bool *ret_set,
+			char **ret_error)
 {
 	double s, ms;
 
+	if (!given(v, ret_set))
+		return 0;
 	if (!json_is_number(v))
-		return err_setf(ret_error, -EINVAL, "'%s' must be a number of seconds, not %s", name,
-				json_type_name(v));
+		return wrong_type(name, "a number of seconds", v, ret_error);
 	s = json_number_value(v);
 	if (!(s > 0)) /* also NaN */
 		return err_setf(ret_error, -EINVAL, "'%s' must be greater than 0 seconds", name);
@@ -193,13 +208,14 @@ static int take_seconds(json_t *v, const char *name, uint32_t max_ms, uint32_t *
 
 /* A positive integer, multiplied by `unit`, clamped to max. */
 static int take_positive(json_t *v, const char *name, uint32_t unit, uint32_t max, uint32_t *ret,
-			 char **ret_error)
+			 bool *ret_set, char **ret_error)
 {
 	json_int_t i;
 
+	if (!given(v, ret_set))
+		return 0;
 	if (!json_is_integer(v))
-		return err_setf(ret_error, -EINVAL, "'%s' must be an integer, not %s", name,
-				json_type_name(v));
+		return wrong_type(name, "an integer", v, ret_error);
 	i = json_integer_value(v);
 	if (i <= 0)
 		return err_setf(ret_error, -EINVAL, "'%s' must be greater than 0", name);
@@ -232,20 +248,14 @@ static bool language_name_ok(const char *s, size_t len)
 	return true;
 }
 
-static int parse_files(json_t *files, const struct api_limits *lim, const char *program_name,
-		       size_t *source_left, struct job_request *req, char **ret_error)
+/* files: the array api_parse_execute() checked and sized req->files for. */
+static int parse_files(json_t *files, const char *program_name, size_t *source_left, struct job_request *req,
+		       char **ret_error)
 {
-	size_t n, i;
+	size_t i;
 	json_t *f;
 	int r;
 
-	if (!json_is_array(files))
-		return err_setf(ret_error, -EINVAL, "'files' must be an array, not %s",
-				json_type_name(files));
-	n = json_array_size(files);
-	if (n > lim->max_files)
-		return err_setf(ret_error, -EINVAL, "'files' has %zu entries: at most %zu are allowed", n,
-				lim->max_files);
 	json_array_foreach(files, i, f)
 	{
 		json_t *name = NULL, *content = NULL, *content_b64 = NULL, *v;
@@ -381,8 +391,7 @@ int api_parse_execute(const char *body, size_t len, const struct api_limits *lim
 	if (!language)
 		return err_setf(ret_error, -EINVAL, "'language' is required");
 	if (!json_is_string(language))
-		return err_setf(ret_error, -EINVAL, "'language' must be a string, not %s",
-				json_type_name(language));
+		return wrong_type("language", "a string", language, ret_error);
 	if (!language_name_ok(json_string_value(language), json_string_length(language)))
 		return err_setf(ret_error, -EINVAL,
 				"'language' must be 1-%d characters of A-Z a-z 0-9 . _ + -",
@@ -390,8 +399,7 @@ int api_parse_execute(const char *body, size_t len, const struct api_limits *lim
 
 	if (files) {
 		if (!json_is_array(files))
-			return err_setf(ret_error, -EINVAL, "'files' must be an array, not %s",
-					json_type_name(files));
+			return wrong_type("files", "an array", files, ret_error);
 		n_extra = json_array_size(files);
 		if (n_extra > lim->max_files)
 			return err_setf(ret_error, -EINVAL,
@@ -421,7 +429,7 @@ int api_parse_execute(const char *body, size_t len, const struct api_limits *lim
 	source_left -= req.files[0].len;
 
 	if (files) {
-		r = parse_files(files, lim, default_file_name, &source_left, &req, ret_error);
+		r = parse_files(files, default_file_name, &source_left, &req, ret_error);
 		if (r < 0)
 			return r;
 	}
@@ -432,41 +440,32 @@ int api_parse_execute(const char *body, size_t len, const struct api_limits *lim
 	if (r < 0)
 		return r;
 
+	/* Each limit starts at its default; what the client gives replaces it. */
 	req.timeout_ms = lim->timeout_ms_default;
-	if (timeout) {
-		r = take_seconds(timeout, "timeout", lim->timeout_ms_max, &req.timeout_ms, ret_error);
-		if (r < 0)
-			return r;
-		req.timeout_set = true;
-	}
+	r = take_seconds(timeout, "timeout", lim->timeout_ms_max, &req.timeout_ms, &req.timeout_set,
+			 ret_error);
+	if (r < 0)
+		return r;
 	req.cpu_ms = lim->cpu_ms_default ? lim->cpu_ms_default : req.timeout_ms;
 	if (req.cpu_ms > lim->cpu_ms_max)
 		req.cpu_ms = lim->cpu_ms_max;
-	if (cpu) {
-		r = take_seconds(cpu, "cpu_time", lim->cpu_ms_max, &req.cpu_ms, ret_error);
-		if (r < 0)
-			return r;
-		req.cpu_set = true;
-	}
+	r = take_seconds(cpu, "cpu_time", lim->cpu_ms_max, &req.cpu_ms, &req.cpu_set, ret_error);
+	if (r < 0)
+		return r;
 	req.memory_kb = lim->memory_kb_default;
-	if (memory) {
-		r = take_positive(memory, "memory_mb", 1024, lim->memory_kb_max, &req.memory_kb, ret_error);
-		if (r < 0)
-			return r;
-		req.memory_set = true;
-	}
+	r = take_positive(memory, "memory_mb", 1024, lim->memory_kb_max, &req.memory_kb, &req.memory_set,
+			  ret_error);
+	if (r < 0)
+		return r;
 	req.output_bytes = lim->output_bytes_default;
-	if (output) {
-		r = take_positive(output, "output_limit", 1, lim->output_bytes_max, &req.output_bytes,
-				  ret_error);
-		if (r < 0)
-			return r;
-	}
+	r = take_positive(output, "output_limit", 1, lim->output_bytes_max, &req.output_bytes, NULL,
+			  ret_error);
+	if (r < 0)
+		return r;
 	if (encoding) {
 		const char *e;
 		if (!json_is_string(encoding))
-			return err_setf(ret_error, -EINVAL, "'encoding' must be a string, not %s",
-					json_type_name(encoding));
+			return wrong_type("encoding", "a string", encoding, ret_error);
 		e = json_string_value(encoding);
 		if (json_string_length(encoding) == 5 && strcmp(e, "utf-8") == 0)
 			req.base64_output = false;
