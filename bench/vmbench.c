@@ -91,7 +91,8 @@ static void finish_vm(struct bench *b)
 	start_run(b);
 }
 
-static void print_failure(struct bench *b, const char *why)
+/* The run failed: one JSON line saying why, and on to the next VM. */
+static void fail_run(struct bench *b, const char *why)
 {
 	printf("{\"mode\":\"%s\",\"language\":\"%s\",\"run\":%u,\"job\":%u,\"ok\":false,\"error\":\"",
 	       b->mode == MODE_COLD ? "cold-boot" : "restore", b->lang->name, b->run, b->job + 1);
@@ -100,6 +101,7 @@ static void print_failure(struct bench *b, const char *why)
 	printf("\"}\n");
 	fflush(stdout);
 	b->failures++;
+	finish_vm(b);
 }
 
 static void send_job(struct bench *b)
@@ -112,18 +114,15 @@ static void send_job(struct bench *b)
 	jobspec_program(b->code, (uint32_t)(b->timeout_s * 1000), 30000, &file, &req, &lim);
 	b->t_sent = now_ns();
 	b->t_ack = 0;
-	if (jobspec_send(b->vm, &req, b->lang, &lim) < 0) {
-		print_failure(b, "could not send the job");
-		finish_vm(b);
-	}
+	if (jobspec_send(b->vm, &req, b->lang, &lim) < 0)
+		fail_run(b, "could not send the job");
 }
 
 static void resumed_cb(struct vmm *vmm, const char *error, void *arg)
 {
 	struct bench *b = arg;
 	if (error) {
-		print_failure(b, error);
-		finish_vm(b);
+		fail_run(b, error);
 		return;
 	}
 	b->t_resumed = now_ns();
@@ -136,10 +135,8 @@ static void ready_cb(struct vmm *vmm, void *arg)
 
 	b->t_ready = now_ns();
 	if (b->mode == MODE_RESTORE) {
-		if (vmm_resume(vmm, resumed_cb, b) < 0) {
-			print_failure(b, "could not resume");
-			finish_vm(b);
-		}
+		if (vmm_resume(vmm, resumed_cb, b) < 0)
+			fail_run(b, "could not resume");
 		return;
 	}
 	send_job(b); /* booted: the agent is waiting for its first job */
@@ -191,16 +188,12 @@ static void result_cb(struct vmm *vmm, const struct rd_result *res, void *arg)
 
 static void failed_cb(struct vmm *vmm, const char *why, void *arg)
 {
-	struct bench *b = arg;
-	print_failure(b, why);
-	finish_vm(b);
+	fail_run(arg, why);
 }
 
 static void timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct bench *b = arg;
-	print_failure(b, "timed out");
-	finish_vm(b);
+	fail_run(arg, "timed out");
 }
 
 static const struct vmm_callbacks cbs = {
@@ -229,8 +222,7 @@ static void start_run(struct bench *b)
 	}
 	if (r < 0) {
 		b->vm = NULL;
-		print_failure(b, strerror(-r));
-		finish_vm(b);
+		fail_run(b, strerror(-r));
 	}
 }
 
