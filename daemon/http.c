@@ -48,6 +48,7 @@
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
+#include "event-util.h"
 #include "log.h"
 
 struct http_exec;
@@ -179,10 +180,8 @@ static void conn_free(struct http_conn *c)
 {
 	if (!c)
 		return;
-	if (c->deadline)
-		event_free(c->deadline);
-	if (c->hangup)
-		event_free(c->hangup);
+	safe_event_free(c->deadline);
+	safe_event_free(c->hangup);
 	free(c);
 }
 
@@ -251,8 +250,7 @@ static void hangup_watch(struct http_conn *c, bool on)
 	}
 	if (fd < 0)
 		return;
-	if (c->hangup)
-		event_free(c->hangup);
+	safe_event_free(c->hangup);
 	c->hangup = event_new(c->server->base, fd, EV_READ | EV_PERSIST, hangup_cb, c);
 	if (c->hangup)
 		event_add(c->hangup, NULL);
@@ -639,8 +637,7 @@ void http_server_free(struct http_server *s)
 		TAILQ_REMOVE(&s->fresh, c, link);
 		conn_free(c);
 	}
-	if (s->adopt)
-		event_free(s->adopt);
+	safe_event_free(s->adopt);
 	if (s->socket_path) {
 		unlink(s->socket_path);
 		free(s->socket_path);

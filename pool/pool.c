@@ -18,6 +18,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "event-util.h"
 #include "jobspec.h"
 #include "set.h"
 #include "template.h"
@@ -170,8 +171,7 @@ static struct vm *pool_ready_vm(struct pool *p)
 
 static void job_free(struct pool_job *job)
 {
-	if (job->queue_timer)
-		event_free(job->queue_timer);
+	safe_event_free(job->queue_timer);
 	job_request_free(&job->req);
 	job_result_free(&job->res);
 	free(job);
@@ -462,8 +462,7 @@ static int pool_start_restore(struct pool *p)
 		p->restore_failures++;
 		p->consecutive_failures++;
 		pool_notify(p, 3, "%s: could not start a VMM: %s", p->cfg.lang->name, strerror(-r));
-		if (vm->timer)
-			event_free(vm->timer);
+		safe_event_free(vm->timer);
 		free(vm);
 		return r;
 	}
@@ -838,12 +837,9 @@ void pool_free(struct pool *p)
 			job_free(vm->job);
 		vm_destroy(vm);
 	}
-	if (p->refill_ev)
-		event_free(p->refill_ev);
-	if (p->backoff_ev)
-		event_free(p->backoff_ev);
-	if (p->idle_ev)
-		event_free(p->idle_ev);
+	safe_event_free(p->refill_ev);
+	safe_event_free(p->backoff_ev);
+	safe_event_free(p->idle_ev);
 	safe_close(p->ram_fd);
 	safe_close(p->state_fd);
 	free(p->error);

@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cleanup.h"
+#include "event-util.h"
 #include "spawn.h"
 
 #ifndef P_PIDFD
@@ -50,6 +52,14 @@ int vmm_reaper_watch(struct vmm *v, struct event_base *base)
 	return 0;
 }
 
+/* Frees what is left of v once its process is reaped (or never was). */
+static void vmm_destroy(struct vmm *v)
+{
+	safe_event_free(v->exit_ev);
+	safe_close(v->pidfd);
+	free(v);
+}
+
 static void vmm_reaped_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct vmm *v = arg;
@@ -59,9 +69,7 @@ static void vmm_reaped_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	TAILQ_REMOVE(&dying, v, dying_link);
 	vmm_live--;
-	event_free(v->exit_ev);
-	close(v->pidfd);
-	free(v);
+	vmm_destroy(v);
 }
 
 void vmm_reaper_release(struct vmm *v)
@@ -80,11 +88,7 @@ void vmm_reaper_release(struct vmm *v)
 		vmm_kill_and_reap(v->pidfd);
 		vmm_live--;
 	}
-	if (v->exit_ev)
-		event_free(v->exit_ev);
-	if (v->pidfd >= 0)
-		close(v->pidfd);
-	free(v);
+	vmm_destroy(v);
 }
 
 void vmm_reap_all(void)
@@ -95,9 +99,7 @@ void vmm_reap_all(void)
 		TAILQ_REMOVE(&dying, v, dying_link);
 		vmm_kill_and_reap(v->pidfd);
 		vmm_live--;
-		event_free(v->exit_ev);
-		close(v->pidfd);
-		free(v);
+		vmm_destroy(v);
 	}
 }
 
