@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -70,6 +69,8 @@ void qmp_free(struct qmp *q)
 		return;
 	q->event_cb = NULL;
 	q->closed_cb = NULL;
+	/* Dead from here on, but destroyed only once every pending command
+	 * is answered: each callback is handed q. */
 	stream_enter(&q->s);
 	stream_free(&q->s);
 	qmp_fail_pending(q, QMP_ERROR_FREED);
