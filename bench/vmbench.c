@@ -26,7 +26,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
-#include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -42,6 +42,8 @@
 #include "language.h"
 #include "template.h"
 #include "host.h"
+#include "time-util.h"
+#include "vmm-options.h"
 #include "vmm.h"
 
 enum mode { MODE_COLD, MODE_RESTORE };
@@ -64,13 +66,6 @@ struct bench {
 	double timeout_s;
 	bool exit_loop;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static double ms(uint64_t from, uint64_t to)
 {
@@ -97,7 +92,8 @@ static void finish_vm(struct bench *b)
 	start_run(b);
 }
 
-static void print_failure(struct bench *b, const char *why)
+/* The run failed: one JSON line saying why, and on to the next VM. */
+static void fail_run(struct bench *b, const char *why)
 {
 	printf("{\"mode\":\"%s\",\"language\":\"%s\",\"run\":%u,\"job\":%u,\"ok\":false,\"error\":\"",
 	       b->mode == MODE_COLD ? "cold-boot" : "restore", b->lang->name, b->run, b->job + 1);
@@ -106,6 +102,7 @@ static void print_failure(struct bench *b, const char *why)
 	printf("\"}\n");
 	fflush(stdout);
 	b->failures++;
+	finish_vm(b);
 }
 
 static void send_job(struct bench *b)
@@ -119,18 +116,15 @@ static void send_job(struct bench *b)
 			&lim);
 	b->t_sent = now_ns();
 	b->t_ack = 0;
-	if (jobspec_send(b->vm, &req, b->lang, &lim) < 0) {
-		print_failure(b, "could not send the job");
-		finish_vm(b);
-	}
+	if (jobspec_send(b->vm, &req, b->lang, &lim) < 0)
+		fail_run(b, "could not send the job");
 }
 
 static void resumed_cb(struct vmm *vmm, const char *error, void *arg)
 {
 	struct bench *b = arg;
 	if (error) {
-		print_failure(b, error);
-		finish_vm(b);
+		fail_run(b, error);
 		return;
 	}
 	b->t_resumed = now_ns();
@@ -143,10 +137,8 @@ static void ready_cb(struct vmm *vmm, void *arg)
 
 	b->t_ready = now_ns();
 	if (b->mode == MODE_RESTORE) {
-		if (vmm_resume(vmm, resumed_cb, b) < 0) {
-			print_failure(b, "could not resume");
-			finish_vm(b);
-		}
+		if (vmm_resume(vmm, resumed_cb, b) < 0)
+			fail_run(b, "could not resume");
 		return;
 	}
 	send_job(b); /* booted: the agent is waiting for its first job */
@@ -198,16 +190,12 @@ static void result_cb(struct vmm *vmm, const struct rd_result *res, void *arg)
 
 static void failed_cb(struct vmm *vmm, const char *why, void *arg)
 {
-	struct bench *b = arg;
-	print_failure(b, why);
-	finish_vm(b);
+	fail_run(arg, why);
 }
 
 static void timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct bench *b = arg;
-	print_failure(b, "timed out");
-	finish_vm(b);
+	fail_run(arg, "timed out");
 }
 
 static const struct vmm_callbacks cbs = {
@@ -236,8 +224,7 @@ static void start_run(struct bench *b)
 	}
 	if (r < 0) {
 		b->vm = NULL;
-		print_failure(b, strerror(-r));
-		finish_vm(b);
+		fail_run(b, strerror(-r));
 	}
 }
 
@@ -275,37 +262,6 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
-	enum {
-		O_LANG = 256,
-		O_RUNS,
-		O_JOBS,
-		O_CODE,
-		O_CACHE,
-		O_LANGS,
-		O_QEMU,
-		O_ACCEL,
-		O_MEM,
-		O_TB,
-		O_TMP,
-		O_TIMEOUT,
-		O_HELP
-	};
-	static const struct option opts[] = {
-	    {"language", required_argument, NULL, O_LANG},
-	    {"runs", required_argument, NULL, O_RUNS},
-	    {"jobs-per-vm", required_argument, NULL, O_JOBS},
-	    {"code", required_argument, NULL, O_CODE},
-	    {"cache-dir", required_argument, NULL, O_CACHE},
-	    {"languages", required_argument, NULL, O_LANGS},
-	    {"qemu", required_argument, NULL, O_QEMU},
-	    {"accel", required_argument, NULL, O_ACCEL},
-	    {"memory-mb", required_argument, NULL, O_MEM},
-	    {"tb-size-mb", required_argument, NULL, O_TB},
-	    {"tmpdir", required_argument, NULL, O_TMP},
-	    {"timeout", required_argument, NULL, O_TIMEOUT},
-	    {"help", no_argument, NULL, O_HELP},
-	    {0},
-	};
 	const char *lang_name = NULL, *cache = "/var/cache/runnerd",
 		   *langs = RUNNERD_SOURCE_ROOT "/tools/languages";
 	char path[4400], kernel[4400], image[4400], *err = NULL;
@@ -315,12 +271,25 @@ int main(int argc, char **argv)
 			  .state_fd = -1,
 			  .tmpdir = "/dev/shm",
 			  .timeout_s = 10};
+	const struct opt opts[] = {
+	    OPTION("language", OPT_STRING, &lang_name),
+	    OPTION("runs", OPT_UINT, &b.runs, .min = 1, .max = UINT_MAX),
+	    OPTION("jobs-per-vm", OPT_UINT, &b.jobs_per_vm, .min = 1, .max = 100),
+	    OPTION("code", OPT_STRING, &b.code),
+	    OPTION("cache-dir", OPT_STRING, &cache),
+	    OPTION("languages", OPT_STRING, &langs),
+	    VMM_MACHINE_OPTIONS(&b.vmm.qemu, &b.vmm.accel, &b.vmm.memory_mb, &b.vmm.tb_size_mb),
+	    OPTION("tmpdir", OPT_STRING, &b.tmpdir),
+	    OPTION("timeout", OPT_DOUBLE, &b.timeout_s),
+	    OPTION("help", OPT_KEY, NULL, .key = 'h'),
+	    {0},
+	};
 	struct language *lang = NULL;
 	int c;
 
-	b.vmm = (struct vmm_config){.qemu = "/usr/bin/qemu-system-x86_64",
+	b.vmm = (struct vmm_config){.qemu = VMM_DEFAULT_QEMU,
 				    .accel = "tcg",
-				    .memory_mb = 512,
+				    .memory_mb = VMM_DEFAULT_MEMORY_MB,
 				    .vcpus = 1,
 				    .tb_size_mb = VMM_DEFAULT_TB_SIZE_MB};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -336,54 +305,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case O_LANG:
-			lang_name = optarg;
-			break;
-		case O_RUNS:
-			b.runs = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case O_JOBS:
-			b.jobs_per_vm = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case O_CODE:
-			b.code = optarg;
-			break;
-		case O_CACHE:
-			cache = optarg;
-			break;
-		case O_LANGS:
-			langs = optarg;
-			break;
-		case O_QEMU:
-			b.vmm.qemu = optarg;
-			break;
-		case O_ACCEL:
-			b.vmm.accel = optarg;
-			break;
-		case O_MEM:
-			b.vmm.memory_mb = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case O_TB:
-			b.vmm.tb_size_mb = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case O_TMP:
-			b.tmpdir = optarg;
-			break;
-		case O_TIMEOUT:
-			b.timeout_s = strtod(optarg, NULL);
-			break;
-		case 'h':
-		case O_HELP:
+	while ((c = opt_next(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
 			fputs(usage, stdout);
 			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
 		}
+		fputs(usage, stderr); /* unknown option or bad value */
+		return 2;
 	}
-	if (!lang_name || b.runs == 0 || b.jobs_per_vm == 0 || b.jobs_per_vm > 100 || !(b.timeout_s > 0) ||
+	if (!lang_name || !(b.timeout_s > 0) ||
 	    (strcmp(b.vmm.accel, "tcg") != 0 && strcmp(b.vmm.accel, "kvm") != 0)) {
 		fputs(usage, stderr);
 		return 2;

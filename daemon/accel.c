@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error-util.h"
 #include "host.h"
 
 int accel_resolve(const char *requested, const char *qemu, const char *kernel, const char **ret_accel,
@@ -21,10 +22,8 @@ int accel_resolve(const char *requested, const char *qemu, const char *kernel, c
 		*ret_accel = "tcg";
 		return 0;
 	}
-	if (strcmp(requested, "kvm") != 0 && strcmp(requested, "auto") != 0) {
-		*ret_reason = strdup("accel must be kvm, tcg or auto");
-		return -EINVAL;
-	}
+	if (strcmp(requested, "kvm") != 0 && strcmp(requested, "auto") != 0)
+		return err_setf(ret_reason, -EINVAL, "accel must be kvm, tcg or auto");
 	int r = vmm_probe_kvm(qemu, kernel, &reason);
 	if (r >= 0) {
 		*ret_accel = "kvm";
@@ -34,11 +33,11 @@ int accel_resolve(const char *requested, const char *qemu, const char *kernel, c
 		*ret_reason = reason;
 		return -ENODEV;
 	}
-	if (asprintf(ret_reason,
-		     "KVM unusable (%s): falling back to TCG software emulation, which gives NO "
-		     "isolation guarantee",
-		     reason ? reason : strerror(-r)) < 0)
-		*ret_reason = NULL;
+	/* Not an error: the reason is the warning that goes with TCG. */
+	err_setf(ret_reason, 0,
+		 "KVM unusable (%s): falling back to TCG software emulation, which gives NO "
+		 "isolation guarantee",
+		 reason ? reason : strerror(-r));
 	free(reason);
 	*ret_accel = "tcg";
 	return 0;

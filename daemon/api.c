@@ -9,16 +9,17 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include "base64.h"
+#include "cleanup.h"
+#include "error-util.h"
 #include "guest.h"
 #include "proto.h"
+#include "time-util.h"
 #include "utf8.h"
 
 #define MIB (1024u * 1024u)
@@ -42,28 +43,6 @@ void api_limits_init(struct api_limits *lim)
 	    .request_timeout_s = 30,
 	    .max_connections = 256,
 	};
-}
-
-static inline void freep(void *p)
-{
-	free(*(void **)p);
-}
-#define _cleanup_free_ __attribute__((cleanup(freep)))
-
-static int fail(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	if (!ret_error)
-		return r;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	*ret_error = s;
-	return r;
 }
 
 static inline void request_freep(struct job_request *req)
@@ -121,6 +100,12 @@ static const char *json_type_name(const json_t *v)
 	}
 }
 
+/* -EINVAL, saying "'name' must be what, not" the type v has. */
+static int wrong_type(const char *name, const char *what, const json_t *v, char **ret_error)
+{
+	return err_setf(ret_error, -EINVAL, "'%s' must be %s, not %s", name, what, json_type_name(v));
+}
+
 /* One blob given either as text (`text_name`, UTF-8) or base64 (`b64_name`).
  * Returns 1 if present, 0 if absent (outputs untouched), < 0 on error. */
 static int take_blob(json_t *text, json_t *b64, const char *text_name, const char *b64_name, bool allow_nul,
@@ -131,22 +116,21 @@ static int take_blob(json_t *text, json_t *b64, const char *text_name, const cha
 	int r;
 
 	if (text && b64)
-		return fail(ret_error, -EINVAL, "only one of '%s' and '%s' may be given", text_name,
-			    b64_name);
+		return err_setf(ret_error, -EINVAL, "only one of '%s' and '%s' may be given", text_name,
+				b64_name);
 	if (text) {
 		const char *s;
 		if (!json_is_string(text))
-			return fail(ret_error, -EINVAL, "'%s' must be a string, not %s", text_name,
-				    json_type_name(text));
+			return wrong_type(text_name, "a string", text, ret_error);
 		s = json_string_value(text);
 		len = json_string_length(text);
 		if (!allow_nul && memchr(s, 0, len))
-			return fail(
+			return err_setf(
 			    ret_error, -EINVAL,
 			    "'%s' contains a NUL character; send binary content base64-encoded as '%s'",
 			    text_name, b64_name);
 		if (len > max)
-			return fail(ret_error, -EMSGSIZE, "%s too large: at most %zu bytes", what, max);
+			return err_setf(ret_error, -EMSGSIZE, "%s too large: at most %zu bytes", what, max);
 		if (len > 0) {
 			data = malloc(len);
 			if (!data)
@@ -157,20 +141,19 @@ static int take_blob(json_t *text, json_t *b64, const char *text_name, const cha
 		const char *s;
 		size_t slen, dlen;
 		if (!json_is_string(b64))
-			return fail(ret_error, -EINVAL, "'%s' must be a base64 string, not %s", b64_name,
-				    json_type_name(b64));
+			return wrong_type(b64_name, "a base64 string", b64, ret_error);
 		s = json_string_value(b64);
 		slen = json_string_length(b64);
 		if (base64_decoded_len(s, slen, &dlen) < 0)
-			return fail(
+			return err_setf(
 			    ret_error, -EINVAL,
 			    "'%s' is not valid base64 (RFC 4648 alphabet, '=' padding, no whitespace)",
 			    b64_name);
 		if (dlen > max)
-			return fail(ret_error, -EMSGSIZE, "%s too large: at most %zu bytes", what, max);
+			return err_setf(ret_error, -EMSGSIZE, "%s too large: at most %zu bytes", what, max);
 		r = base64_decode(s, slen, &data, &len);
 		if (r == -EINVAL)
-			return fail(
+			return err_setf(
 			    ret_error, r,
 			    "'%s' is not valid base64 (RFC 4648 alphabet, '=' padding, no whitespace)",
 			    b64_name);
@@ -183,17 +166,28 @@ static int take_blob(json_t *text, json_t *b64, const char *text_name, const cha
 	return 1;
 }
 
+/* Whether an optional field v was given, also in *ret_set if not NULL. The
+ * limits below leave their output (the default) as it is when it was not. */
+static bool given(const json_t *v, bool *ret_set)
+{
+	if (ret_set)
+		*ret_set = v != NULL;
+	return v != NULL;
+}
+
 /* Seconds (integer or real, > 0) to milliseconds, clamped to max_ms. */
-static int take_seconds(json_t *v, const char *name, uint32_t max_ms, uint32_t *ret_ms, char **ret_error)
+static int take_seconds(json_t *v, const char *name, uint32_t max_ms, uint32_t *ret_ms, bool *ret_set,
+			char **ret_error)
 {
 	double s, ms;
 
+	if (!given(v, ret_set))
+		return 0;
 	if (!json_is_number(v))
-		return fail(ret_error, -EINVAL, "'%s' must be a number of seconds, not %s", name,
-			    json_type_name(v));
+		return wrong_type(name, "a number of seconds", v, ret_error);
 	s = json_number_value(v);
 	if (!(s > 0)) /* also NaN */
-		return fail(ret_error, -EINVAL, "'%s' must be greater than 0 seconds", name);
+		return err_setf(ret_error, -EINVAL, "'%s' must be greater than 0 seconds", name);
 	ms = ceil(s * 1000.0);
 	*ret_ms = ms >= (double)max_ms ? max_ms : (uint32_t)ms;
 	return 0;
@@ -201,15 +195,17 @@ static int take_seconds(json_t *v, const char *name, uint32_t max_ms, uint32_t *
 
 /* A positive integer, multiplied by `unit`, clamped to max. */
 static int take_positive(json_t *v, const char *name, uint32_t unit, uint32_t max, uint32_t *ret,
-			 char **ret_error)
+			 bool *ret_set, char **ret_error)
 {
 	json_int_t i;
 
+	if (!given(v, ret_set))
+		return 0;
 	if (!json_is_integer(v))
-		return fail(ret_error, -EINVAL, "'%s' must be an integer, not %s", name, json_type_name(v));
+		return wrong_type(name, "an integer", v, ret_error);
 	i = json_integer_value(v);
 	if (i <= 0)
-		return fail(ret_error, -EINVAL, "'%s' must be greater than 0", name);
+		return err_setf(ret_error, -EINVAL, "'%s' must be greater than 0", name);
 	*ret = (uint64_t)i >= max / unit ? max : (uint32_t)i * unit;
 	return 0;
 }
@@ -239,19 +235,14 @@ static bool language_name_ok(const char *s, size_t len)
 	return true;
 }
 
-static int parse_files(json_t *files, const struct api_limits *lim, const char *program_name,
-		       size_t *source_left, struct job_request *req, char **ret_error)
+/* files: the array api_parse_execute() checked and sized req->files for. */
+static int parse_files(json_t *files, const char *program_name, size_t *source_left, struct job_request *req,
+		       char **ret_error)
 {
-	size_t n, i;
+	size_t i;
 	json_t *f;
 	int r;
 
-	if (!json_is_array(files))
-		return fail(ret_error, -EINVAL, "'files' must be an array, not %s", json_type_name(files));
-	n = json_array_size(files);
-	if (n > lim->max_files)
-		return fail(ret_error, -EINVAL, "'files' has %zu entries: at most %zu are allowed", n,
-			    lim->max_files);
 	json_array_foreach(files, i, f)
 	{
 		json_t *name = NULL, *content = NULL, *content_b64 = NULL, *v;
@@ -260,8 +251,8 @@ static int parse_files(json_t *files, const struct api_limits *lim, const char *
 		size_t len;
 
 		if (!json_is_object(f))
-			return fail(ret_error, -EINVAL, "files[%zu] must be an object, not %s", i,
-				    json_type_name(f));
+			return err_setf(ret_error, -EINVAL, "files[%zu] must be an object, not %s", i,
+					json_type_name(f));
 		json_object_foreach(f, key, v)
 		{
 			if (strcmp(key, "name") == 0)
@@ -273,30 +264,32 @@ static int parse_files(json_t *files, const struct api_limits *lim, const char *
 			else {
 				char shown[65];
 				bool cut = key_for_message(key, shown);
-				return fail(
+				return err_setf(
 				    ret_error, -EINVAL,
 				    "files[%zu]: unknown field '%s'%s (allowed: name, content, content_b64)",
 				    i, shown, cut ? "..." : "");
 			}
 		}
 		if (!name)
-			return fail(ret_error, -EINVAL, "files[%zu].name is required", i);
+			return err_setf(ret_error, -EINVAL, "files[%zu].name is required", i);
 		if (!json_is_string(name))
-			return fail(ret_error, -EINVAL, "files[%zu].name must be a string, not %s", i,
-				    json_type_name(name));
+			return err_setf(ret_error, -EINVAL, "files[%zu].name must be a string, not %s", i,
+					json_type_name(name));
 		s = json_string_value(name);
 		len = json_string_length(name);
 		if (!rd_file_name_valid(s, len))
-			return fail(ret_error, -EINVAL,
-				    "files[%zu].name is not a valid file name (1-%d bytes, no '/', no NUL, "
-				    "not '.' or '..')",
-				    i, RD_FILE_NAME_MAX);
+			return err_setf(
+			    ret_error, -EINVAL,
+			    "files[%zu].name is not a valid file name (1-%d bytes, no '/', no NUL, "
+			    "not '.' or '..')",
+			    i, RD_FILE_NAME_MAX);
 		if (program_name && strcmp(s, program_name) == 0)
-			return fail(ret_error, -EINVAL, "files[%zu].name is the program's own file name", i);
+			return err_setf(ret_error, -EINVAL, "files[%zu].name is the program's own file name",
+					i);
 		for (size_t j = 1; j < 1 + i; j++)
 			if (strcmp(req->files[j].name, s) == 0)
-				return fail(ret_error, -EINVAL, "files[%zu].name duplicates files[%zu].name",
-					    i, j - 1);
+				return err_setf(ret_error, -EINVAL,
+						"files[%zu].name duplicates files[%zu].name", i, j - 1);
 		jf->name = strdup(s);
 		if (!jf->name)
 			return -ENOMEM;
@@ -311,8 +304,8 @@ static int parse_files(json_t *files, const struct api_limits *lim, const char *
 			if (r < 0)
 				return r;
 			if (r == 0)
-				return fail(ret_error, -EINVAL, "files[%zu] needs 'content' or 'content_b64'",
-					    i);
+				return err_setf(ret_error, -EINVAL,
+						"files[%zu] needs 'content' or 'content_b64'", i);
 		}
 		*source_left -= jf->len;
 	}
@@ -337,31 +330,30 @@ static int make_request_id(char id[static 17])
 int api_parse_execute(const char *body, size_t len, const struct api_limits *lim,
 		      const char *default_file_name, struct job_request *ret, char **ret_error)
 {
-	__attribute__((cleanup(request_freep))) struct job_request req = {0};
+	_cleanup_(request_freep) struct job_request req = {0};
 	json_t *language = NULL, *code = NULL, *code_b64 = NULL, *in = NULL, *in_b64 = NULL, *files = NULL;
 	json_t *timeout = NULL, *cpu = NULL, *memory = NULL, *output = NULL, *encoding = NULL, *v;
 	json_auto_t *root = NULL;
 	json_error_t jerr;
 	size_t source_left = lim->max_source_bytes, n_extra = 0;
-	struct timespec ts;
 	const char *key;
 	int r;
 
 	if (len > lim->max_body_bytes)
-		return fail(ret_error, -EMSGSIZE, "request body too large: at most %zu bytes",
-			    lim->max_body_bytes);
+		return err_setf(ret_error, -EMSGSIZE, "request body too large: at most %zu bytes",
+				lim->max_body_bytes);
 	if (!depth_ok(body, len, API_MAX_DEPTH))
-		return fail(ret_error, -EINVAL, "JSON nested deeper than %d levels", API_MAX_DEPTH);
+		return err_setf(ret_error, -EINVAL, "JSON nested deeper than %d levels", API_MAX_DEPTH);
 
 	/* JSON_ALLOW_NUL so that NUL in 'code' gets a useful message below;
 	 * jansson still refuses NUL in object keys. */
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (!root)
-		return fail(ret_error, -EINVAL, "invalid JSON at line %d, column %d: %s", jerr.line,
-			    jerr.column, jerr.text);
+		return err_setf(ret_error, -EINVAL, "invalid JSON at line %d, column %d: %s", jerr.line,
+				jerr.column, jerr.text);
 	if (!json_is_object(root))
-		return fail(ret_error, -EINVAL, "the request body must be a JSON object, not %s",
-			    json_type_name(root));
+		return err_setf(ret_error, -EINVAL, "the request body must be a JSON object, not %s",
+				json_type_name(root));
 
 	json_object_foreach(root, key, v)
 	{
@@ -378,28 +370,28 @@ int api_parse_execute(const char *body, size_t len, const struct api_limits *lim
 		if (k == sizeof(names) / sizeof(names[0])) {
 			char shown[65];
 			bool cut = key_for_message(key, shown);
-			return fail(ret_error, -EINVAL, "unknown field '%s'%s", shown, cut ? "..." : "");
+			return err_setf(ret_error, -EINVAL, "unknown field '%s'%s", shown, cut ? "..." : "");
 		}
 		*slots[k] = v;
 	}
 
 	if (!language)
-		return fail(ret_error, -EINVAL, "'language' is required");
+		return err_setf(ret_error, -EINVAL, "'language' is required");
 	if (!json_is_string(language))
-		return fail(ret_error, -EINVAL, "'language' must be a string, not %s",
-			    json_type_name(language));
+		return wrong_type("language", "a string", language, ret_error);
 	if (!language_name_ok(json_string_value(language), json_string_length(language)))
-		return fail(ret_error, -EINVAL, "'language' must be 1-%d characters of A-Z a-z 0-9 . _ + -",
-			    API_LANGUAGE_MAX);
+		return err_setf(ret_error, -EINVAL,
+				"'language' must be 1-%d characters of A-Z a-z 0-9 . _ + -",
+				API_LANGUAGE_MAX);
 
 	if (files) {
 		if (!json_is_array(files))
-			return fail(ret_error, -EINVAL, "'files' must be an array, not %s",
-				    json_type_name(files));
+			return wrong_type("files", "an array", files, ret_error);
 		n_extra = json_array_size(files);
 		if (n_extra > lim->max_files)
-			return fail(ret_error, -EINVAL, "'files' has %zu entries: at most %zu are allowed",
-				    n_extra, lim->max_files);
+			return err_setf(ret_error, -EINVAL,
+					"'files' has %zu entries: at most %zu are allowed", n_extra,
+					lim->max_files);
 	}
 	req.files = calloc(1 + n_extra, sizeof(struct job_file));
 	if (!req.files)
@@ -420,11 +412,11 @@ int api_parse_execute(const char *body, size_t len, const struct api_limits *lim
 	if (r < 0)
 		return r;
 	if (r == 0)
-		return fail(ret_error, -EINVAL, "'code' or 'code_b64' is required");
+		return err_setf(ret_error, -EINVAL, "'code' or 'code_b64' is required");
 	source_left -= req.files[0].len;
 
 	if (files) {
-		r = parse_files(files, lim, default_file_name, &source_left, &req, ret_error);
+		r = parse_files(files, default_file_name, &source_left, &req, ret_error);
 		if (r < 0)
 			return r;
 	}
@@ -435,56 +427,45 @@ int api_parse_execute(const char *body, size_t len, const struct api_limits *lim
 	if (r < 0)
 		return r;
 
+	/* Each limit starts at its default; what the client gives replaces it. */
 	req.timeout_ms = lim->timeout_ms_default;
-	if (timeout) {
-		r = take_seconds(timeout, "timeout", lim->timeout_ms_max, &req.timeout_ms, ret_error);
-		if (r < 0)
-			return r;
-		req.timeout_set = true;
-	}
+	r = take_seconds(timeout, "timeout", lim->timeout_ms_max, &req.timeout_ms, &req.timeout_set,
+			 ret_error);
+	if (r < 0)
+		return r;
 	req.cpu_ms = lim->cpu_ms_default ? lim->cpu_ms_default : req.timeout_ms;
 	if (req.cpu_ms > lim->cpu_ms_max)
 		req.cpu_ms = lim->cpu_ms_max;
-	if (cpu) {
-		r = take_seconds(cpu, "cpu_time", lim->cpu_ms_max, &req.cpu_ms, ret_error);
-		if (r < 0)
-			return r;
-		req.cpu_set = true;
-	}
+	r = take_seconds(cpu, "cpu_time", lim->cpu_ms_max, &req.cpu_ms, &req.cpu_set, ret_error);
+	if (r < 0)
+		return r;
 	req.memory_kb = lim->memory_kb_default;
-	if (memory) {
-		r = take_positive(memory, "memory_mb", 1024, lim->memory_kb_max, &req.memory_kb, ret_error);
-		if (r < 0)
-			return r;
-		req.memory_set = true;
-	}
+	r = take_positive(memory, "memory_mb", 1024, lim->memory_kb_max, &req.memory_kb, &req.memory_set,
+			  ret_error);
+	if (r < 0)
+		return r;
 	req.output_bytes = lim->output_bytes_default;
-	if (output) {
-		r = take_positive(output, "output_limit", 1, lim->output_bytes_max, &req.output_bytes,
-				  ret_error);
-		if (r < 0)
-			return r;
-	}
+	r = take_positive(output, "output_limit", 1, lim->output_bytes_max, &req.output_bytes, NULL,
+			  ret_error);
+	if (r < 0)
+		return r;
 	if (encoding) {
 		const char *e;
 		if (!json_is_string(encoding))
-			return fail(ret_error, -EINVAL, "'encoding' must be a string, not %s",
-				    json_type_name(encoding));
+			return wrong_type("encoding", "a string", encoding, ret_error);
 		e = json_string_value(encoding);
 		if (json_string_length(encoding) == 5 && strcmp(e, "utf-8") == 0)
 			req.base64_output = false;
 		else if (json_string_length(encoding) == 6 && strcmp(e, "base64") == 0)
 			req.base64_output = true;
 		else
-			return fail(ret_error, -EINVAL, "'encoding' must be \"utf-8\" or \"base64\"");
+			return err_setf(ret_error, -EINVAL, "'encoding' must be \"utf-8\" or \"base64\"");
 	}
 
 	r = make_request_id(req.request_id);
 	if (r < 0)
-		return fail(ret_error, r, "cannot make a request id: %s", strerror(-r));
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		return -errno;
-	req.arrival_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		return err_setf(ret_error, r, "cannot make a request id: %s", strerror(-r));
+	req.arrival_ns = now_ns();
 
 	*ret = req;
 	req = (struct job_request){0};

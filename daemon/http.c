@@ -41,12 +41,14 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
+#include "event-util.h"
 #include "log.h"
 
 struct http_exec;
@@ -58,7 +60,7 @@ struct http_conn {
 	struct event *deadline;		 /* owned */
 	struct event *hangup;		 /* owned: watches for EOF while a run is pending */
 	struct http_exec *exec;		 /* the execute in flight on this connection, or NULL */
-	struct http_conn *prev, *next;
+	TAILQ_ENTRY(http_conn) link;	 /* on the server's fresh or conns list */
 	uint64_t id;
 	uid_t uid;
 	pid_t pid;
@@ -74,42 +76,26 @@ struct http_exec {
 	char request_id[40];
 };
 
+TAILQ_HEAD(conn_list, http_conn);
+
 struct http_server {
 	struct event_base *base;
 	struct evhttp *http;
-	struct event *adopt;	 /* activated from the bev callback */
-	struct http_conn *fresh; /* accepted, not yet adopted */
-	struct http_conn *conns; /* adopted */
-	unsigned n_conns;	 /* adopted and not refused */
+	struct event *adopt;	/* activated from the bev callback */
+	struct conn_list fresh; /* accepted, not yet adopted, in accept order */
+	struct conn_list conns; /* adopted, oldest first */
+	unsigned n_conns;	/* adopted and not refused */
 	uint64_t next_id;
 	struct api_limits lim;
 	struct service_ops ops;
 	char *socket_path;
 };
 
-static void list_remove(struct http_conn **head, struct http_conn *c)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		*head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->prev = c->next = NULL;
-}
-
-static void list_push(struct http_conn **head, struct http_conn *c)
-{
-	c->prev = NULL;
-	c->next = *head;
-	if (*head)
-		(*head)->prev = c;
-	*head = c;
-}
-
 static struct http_conn *conn_find(struct http_server *s, struct evhttp_connection *evcon)
 {
-	for (struct http_conn *c = s->conns; c; c = c->next)
+	struct http_conn *c;
+
+	TAILQ_FOREACH(c, &s->conns, link)
 		if (c->evcon == evcon)
 			return c;
 	return NULL;
@@ -194,10 +180,8 @@ static void conn_free(struct http_conn *c)
 {
 	if (!c)
 		return;
-	if (c->deadline)
-		event_free(c->deadline);
-	if (c->hangup)
-		event_free(c->hangup);
+	safe_event_free(c->deadline);
+	safe_event_free(c->hangup);
 	free(c);
 }
 
@@ -228,7 +212,7 @@ static void conn_close_cb(struct evhttp_connection *evcon, void *userdata)
 		exec_forget(e);
 	}
 	log_debug("connection %llu closed", (unsigned long long)c->id);
-	list_remove(&s->conns, c);
+	TAILQ_REMOVE(&s->conns, c, link);
 	if (!c->refused)
 		s->n_conns--;
 	conn_free(c);
@@ -266,8 +250,7 @@ static void hangup_watch(struct http_conn *c, bool on)
 	}
 	if (fd < 0)
 		return;
-	if (c->hangup)
-		event_free(c->hangup);
+	safe_event_free(c->hangup);
 	c->hangup = event_new(c->server->base, fd, EV_READ | EV_PERSIST, hangup_cb, c);
 	if (c->hangup)
 		event_add(c->hangup, NULL);
@@ -309,11 +292,11 @@ static void log_caller(const struct http_conn *c, bool refused)
  * flight are never evicted; if all are busy, the new one is refused. */
 static bool conn_evict_idle(struct http_server *s, struct http_conn *newc)
 {
-	struct http_conn *oldest = NULL;
+	struct http_conn *oldest;
 
-	for (struct http_conn *c = s->conns; c; c = c->next)
-		if (c != newc && !c->exec && !c->refused)
-			oldest = c; /* conns is newest first: the last match is the oldest */
+	TAILQ_FOREACH(oldest, &s->conns, link)
+		if (oldest != newc && !oldest->exec && !oldest->refused)
+			break;
 	if (!oldest)
 		return false;
 	log_warn("connection %llu CALLER_UID=%u evicted: connection cap reached, it was idle",
@@ -331,13 +314,13 @@ static void adopt_cb(evutil_socket_t unused, short what, void *userdata)
 	struct http_server *s = userdata;
 	struct http_conn *c;
 
-	while ((c = s->fresh)) {
+	while ((c = TAILQ_FIRST(&s->fresh))) {
 		struct ucred cred = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
 		socklen_t cl = sizeof(cred);
 		evutil_socket_t fd = bufferevent_getfd(c->bev);
 		void *arg = NULL;
 
-		list_remove(&s->fresh, c);
+		TAILQ_REMOVE(&s->fresh, c, link);
 		bufferevent_getcb(c->bev, NULL, NULL, NULL, &arg);
 		if (fd < 0 || !arg) {
 			/* evhttp gave up on this connection already (allocation
@@ -350,7 +333,7 @@ static void adopt_cb(evutil_socket_t unused, short what, void *userdata)
 			c->uid = cred.uid;
 			c->pid = cred.pid;
 		}
-		list_push(&s->conns, c);
+		TAILQ_INSERT_TAIL(&s->conns, c, link);
 		evhttp_connection_set_closecb(c->evcon, conn_close_cb, c);
 		if (s->n_conns >= s->lim.max_connections && !conn_evict_idle(s, c)) {
 			c->refused = true;
@@ -382,16 +365,7 @@ static struct bufferevent *bev_cb(struct event_base *base, void *userdata)
 	c->server = s;
 	c->id = ++s->next_id;
 	c->uid = (uid_t)-1;
-	/* adopted in accept order */
-	if (!s->fresh)
-		s->fresh = c;
-	else {
-		struct http_conn *t = s->fresh;
-		while (t->next)
-			t = t->next;
-		t->next = c;
-		c->prev = t;
-	}
+	TAILQ_INSERT_TAIL(&s->fresh, c, link); /* adopted in accept order */
 	event_active(s->adopt, EV_TIMEOUT, 1);
 	return c->bev;
 }
@@ -580,12 +554,13 @@ static int socket_prepare_path(const char *path, struct sockaddr_un *sa, socklen
 int http_server_new(struct event_base *base, const char *socket_path, mode_t mode,
 		    const struct api_limits *lim, const struct service_ops *ops, struct http_server **ret)
 {
-	struct http_server *s;
+	_cleanup_(http_server_freep) struct http_server *s = NULL;
+	_cleanup_close_ int fd = -1;
 	struct evconnlistener *listener;
 	struct sockaddr_un sa;
 	socklen_t sl;
 	mode_t old_umask;
-	int fd, r;
+	int r;
 
 	if (!mode)
 		mode = 0660;
@@ -596,23 +571,20 @@ int http_server_new(struct event_base *base, const char *socket_path, mode_t mod
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	TAILQ_INIT(&s->fresh);
+	TAILQ_INIT(&s->conns);
 	s->base = base;
 	s->lim = *lim;
 	s->ops = *ops;
 	s->socket_path = strdup(socket_path);
 	s->http = evhttp_new(base);
 	s->adopt = event_new(base, -1, 0, adopt_cb, s);
-	if (!s->socket_path || !s->http || !s->adopt) {
-		http_server_free(s);
+	if (!s->socket_path || !s->http || !s->adopt)
 		return -ENOMEM;
-	}
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		r = -errno;
-		http_server_free(s);
-		return r;
-	}
+	if (fd < 0)
+		return -errno;
 	/* Nobody but us between bind() and chmod(). */
 	old_umask = umask(0177);
 	r = bind(fd, (struct sockaddr *)&sa, sl) < 0 ? -errno : 0;
@@ -620,24 +592,19 @@ int http_server_new(struct event_base *base, const char *socket_path, mode_t mod
 	if (r == 0 && chmod(socket_path, mode) < 0)
 		r = -errno;
 	if (r < 0) {
-		close(fd);
 		if (r != -EADDRINUSE)
 			unlink(socket_path);
 		free(s->socket_path);
 		s->socket_path = NULL; /* not ours to unlink any more */
-		http_server_free(s);
 		return r;
 	}
 	listener =
 	    evconnlistener_new(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
-	if (!listener) {
-		close(fd);
-		http_server_free(s);
+	if (!listener)
 		return -ENOMEM;
-	}
+	TAKE_FD(fd); /* the listener closes it */
 	if (!evhttp_bind_listener(s->http, listener)) {
 		evconnlistener_free(listener);
-		http_server_free(s);
 		return -ENOMEM;
 	}
 
@@ -652,7 +619,7 @@ int http_server_new(struct event_base *base, const char *socket_path, mode_t mod
 	evhttp_set_gencb(s->http, request_cb, s);
 
 	log_info("listening on %s (mode %04o)", socket_path, (unsigned)mode);
-	*ret = s;
+	*ret = TAKE_PTR(s);
 	return 0;
 }
 
@@ -666,12 +633,11 @@ void http_server_free(struct http_server *s)
 	if (s->http)
 		evhttp_free(s->http);
 	/* Accepted but never adopted: their bufferevents died with evhttp. */
-	while ((c = s->fresh)) {
-		list_remove(&s->fresh, c);
+	while ((c = TAILQ_FIRST(&s->fresh))) {
+		TAILQ_REMOVE(&s->fresh, c, link);
 		conn_free(c);
 	}
-	if (s->adopt)
-		event_free(s->adopt);
+	safe_event_free(s->adopt);
 	if (s->socket_path) {
 		unlink(s->socket_path);
 		free(s->socket_path);

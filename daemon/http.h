@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "api.h"
+#include "cleanup.h"
 #include "service.h"
 
 struct http_server;
@@ -27,6 +28,7 @@ int http_server_new(struct event_base *base, const char *socket_path, mode_t mod
 /* Closes every connection (cancelling their runs), the listener, and removes
  * the socket file. Accepts NULL. */
 void http_server_free(struct http_server *s);
+DEFINE_CLEANUP(struct http_server *, http_server_free)
 
 /* Connections currently open (for /health and tests). */
 unsigned http_server_connections(const struct http_server *s);

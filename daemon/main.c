@@ -4,7 +4,6 @@
  * stops accepting, kills every VMM and removes its socket. */
 #include <errno.h>
 #include <event2/event.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,6 +21,8 @@
 #include "runner.h"
 #include "host.h"
 #include "jail.h"
+#include "parse-util.h"
+#include "vmm-options.h"
 #include "vmm.h"
 
 static const char usage[] =
@@ -87,79 +88,57 @@ struct options {
 	unsigned jail_uid_first, jail_uids;
 };
 
-static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret)
+/* --jail-uids FIRST:COUNT */
+static int parse_jail_uids(const char *arg, struct options *o)
 {
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || *end || end == s || v < min || v > max)
+	char first[16];
+	const char *colon = strchr(arg, ':');
+
+	if (!colon || (size_t)(colon - arg) >= sizeof(first))
 		return -EINVAL;
-	*ret = (unsigned)v;
+	memcpy(first, arg, (size_t)(colon - arg));
+	first[colon - arg] = 0;
+	if (parse_uint(first, 10, 1, 0xfffeffffu, &o->jail_uid_first) < 0 ||
+	    parse_uint(colon + 1, 10, 8, 65536, &o->jail_uids) < 0 ||
+	    o->jail_uid_first + (uint64_t)o->jail_uids > 0xffffffffu)
+		return -EINVAL;
 	return 0;
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum {
-		O_SOCKET = 256,
-		O_MODE,
-		O_STATE,
-		O_CACHE,
-		O_ACCEL,
-		O_KERNEL,
-		O_IMAGES,
-		O_LANGS,
-		O_ONLY,
-		O_QEMU,
-		O_POOL,
-		O_POOL_MIN,
-		O_POOL_MAX,
-		O_IDLE,
-		O_MAX_VMS,
-		O_BUILDS,
-		O_CONSOLE,
-		O_QUEUE,
-		O_MEM,
-		O_TB,
-		O_SLOW,
-		O_NOWARM,
-		O_VERBOSE,
-		O_NOJAIL,
-		O_JAIL_UIDS,
-		O_HELP,
-		O_VERSION
-	};
-	static const struct option opts[] = {
-	    {"socket", required_argument, NULL, O_SOCKET},
-	    {"socket-mode", required_argument, NULL, O_MODE},
-	    {"state-dir", required_argument, NULL, O_STATE},
-	    {"cache-dir", required_argument, NULL, O_CACHE},
-	    {"accel", required_argument, NULL, O_ACCEL},
-	    {"kernel", required_argument, NULL, O_KERNEL},
-	    {"images", required_argument, NULL, O_IMAGES},
-	    {"languages", required_argument, NULL, O_LANGS},
-	    {"only", required_argument, NULL, O_ONLY},
-	    {"qemu", required_argument, NULL, O_QEMU},
-	    {"pool-size", required_argument, NULL, O_POOL},
-	    {"queue-max", required_argument, NULL, O_QUEUE},
-	    {"pool-min", required_argument, NULL, O_POOL_MIN},
-	    {"pool-max", required_argument, NULL, O_POOL_MAX},
-	    {"pool-idle-s", required_argument, NULL, O_IDLE},
-	    {"max-vms", required_argument, NULL, O_MAX_VMS},
-	    {"max-template-builds", required_argument, NULL, O_BUILDS},
-	    {"guest-console", required_argument, NULL, O_CONSOLE},
-	    {"memory-mb", required_argument, NULL, O_MEM},
-	    {"tb-size-mb", required_argument, NULL, O_TB},
-	    {"slowdown", required_argument, NULL, O_SLOW},
-	    {"verbose", no_argument, NULL, O_VERBOSE},
-	    {"no-jail", no_argument, NULL, O_NOJAIL},
-	    {"jail-uids", required_argument, NULL, O_JAIL_UIDS},
-	    {"no-warm-clones", no_argument, NULL, O_NOWARM},
-	    {"help", no_argument, NULL, O_HELP},
-	    {"version", no_argument, NULL, O_VERSION},
+	enum { O_POOL_SIZE = 256, O_VERSION, O_JAIL_UIDS };
+	const char *env_cache = getenv("RUNNERD_CACHE"), *env_slow = getenv("RUNNERD_TEST_SLOWDOWN");
+	const char *jail_uids = NULL;
+	const struct opt opts[] = {
+	    OPTION("socket", OPT_STRING, &o->socket),
+	    OPTION("socket-mode", OPT_UINT, &o->socket_mode, .max = 0777, .base = 8),
+	    OPTION("state-dir", OPT_STRING, &o->state_dir),
+	    OPTION("cache-dir", OPT_STRING, &o->cache_dir),
+	    OPTION("kernel", OPT_STRING, &o->kernel),
+	    OPTION("images", OPT_STRING, &o->images),
+	    OPTION("languages", OPT_STRING, &o->languages),
+	    OPTION("only", OPT_STRING, &o->only),
+	    VMM_MACHINE_OPTIONS(&o->qemu, &o->accel, &o->memory_mb, &o->tb_size_mb),
+	    /* both ends of the pool at once */
+	    OPTION("pool-size", OPT_UINT, &o->pool_min, .min = 1, .max = 256, .key = O_POOL_SIZE),
+	    OPTION("pool-min", OPT_UINT, &o->pool_min, .max = 256),
+	    OPTION("pool-max", OPT_UINT, &o->pool_max, .max = 256),
+	    OPTION("pool-idle-s", OPT_UINT, &o->idle_s, .min = 1, .max = 86400),
+	    OPTION("max-vms", OPT_UINT, &o->max_vms, .min = 1, .max = 4096),
+	    OPTION("max-template-builds", OPT_UINT, &o->max_builds, .min = 1, .max = 64),
+	    OPTION("queue-max", OPT_UINT, &o->queue_max, .max = 100000),
+	    OPTION("guest-console", OPT_STRING, &o->console_dir),
+	    OPTION("slowdown", OPT_DOUBLE, &o->slowdown),
+	    OPTION("no-warm-clones", OPT_FALSE, &o->warm_clones),
+	    OPTION("no-jail", OPT_FALSE, &o->jail),
+	    OPTION("jail-uids", OPT_STRING, &jail_uids, .key = O_JAIL_UIDS),
+	    OPTION("verbose", OPT_KEY, NULL, .key = 'v'),
+	    OPTION("help", OPT_KEY, NULL, .key = 'h'),
+	    OPTION("version", OPT_KEY, NULL, .key = O_VERSION),
 	    {0},
 	};
-	const char *env_cache = getenv("RUNNERD_CACHE"), *env_slow = getenv("RUNNERD_TEST_SLOWDOWN");
+	const struct opt *opt;
 	int c;
 
 	*o = (struct options){
@@ -168,14 +147,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    .state_dir = "/run/runnerd",
 	    .cache_dir = env_cache && *env_cache ? env_cache : "/var/cache/runnerd",
 	    .accel = "auto",
-	    .qemu = "/usr/bin/qemu-system-x86_64",
+	    .qemu = VMM_DEFAULT_QEMU,
 	    .pool_min = 0,
 	    .pool_max = 4,
 	    .idle_s = 60,
 	    .max_vms = 32,
 	    .max_builds = 2,
 	    .queue_max = 64,
-	    .memory_mb = 512,
+	    .memory_mb = VMM_DEFAULT_MEMORY_MB,
 	    .tb_size_mb = VMM_DEFAULT_TB_SIZE_MB,
 	    .warm_clones = true,
 	    .jail = true,
@@ -183,119 +162,33 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    .jail_uids = 4096,
 	    .slowdown = env_slow ? strtod(env_slow, NULL) : 1.0,
 	};
-	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
-		int r = 0;
+	while ((c = opt_next(argc, argv, "hv", opts, &opt)) != -1) {
 		switch (c) {
-		case O_SOCKET:
-			o->socket = optarg;
-			break;
-		case O_MODE: {
-			char *end;
-			unsigned long m = strtoul(optarg, &end, 8);
-			if (*end || m > 0777)
-				r = -EINVAL;
-			o->socket_mode = (mode_t)m;
-			break;
-		}
-		case O_STATE:
-			o->state_dir = optarg;
-			break;
-		case O_CACHE:
-			o->cache_dir = optarg;
-			break;
-		case O_ACCEL:
-			o->accel = optarg;
-			break;
-		case O_KERNEL:
-			o->kernel = optarg;
-			break;
-		case O_IMAGES:
-			o->images = optarg;
-			break;
-		case O_LANGS:
-			o->languages = optarg;
-			break;
-		case O_ONLY:
-			o->only = optarg;
-			break;
-		case O_CONSOLE:
-			o->console_dir = optarg;
-			break;
-		case O_QEMU:
-			o->qemu = optarg;
-			break;
-		case O_POOL:
-			r = parse_uint(optarg, 1, 256, &o->pool_min);
+		case O_POOL_SIZE:
 			o->pool_max = o->pool_min;
 			break;
-		case O_POOL_MIN:
-			r = parse_uint(optarg, 0, 256, &o->pool_min);
-			break;
-		case O_POOL_MAX:
-			r = parse_uint(optarg, 0, 256, &o->pool_max);
-			break;
-		case O_IDLE:
-			r = parse_uint(optarg, 1, 86400, &o->idle_s);
-			break;
-		case O_MAX_VMS:
-			r = parse_uint(optarg, 1, 4096, &o->max_vms);
-			break;
-		case O_BUILDS:
-			r = parse_uint(optarg, 1, 64, &o->max_builds);
-			break;
-		case O_QUEUE:
-			r = parse_uint(optarg, 0, 100000, &o->queue_max);
-			break;
-		case O_MEM:
-			r = parse_uint(optarg, 64, 65536, &o->memory_mb);
-			break;
-		case O_TB:
-			r = parse_uint(optarg, 0, 4096, &o->tb_size_mb);
-			break;
-		case O_SLOW:
-			o->slowdown = strtod(optarg, NULL);
-			break;
-		case O_NOWARM:
-			o->warm_clones = false;
-			break;
-		case O_NOJAIL:
-			o->jail = false;
-			break;
-		case O_JAIL_UIDS: {
-			char *colon = strchr(optarg, ':');
-			if (!colon)
-				r = -EINVAL;
-			else {
-				*colon = 0;
-				r = parse_uint(optarg, 1, 0xfffeffff, &o->jail_uid_first);
-				if (r >= 0)
-					r = parse_uint(colon + 1, 8, 65536, &o->jail_uids);
-				*colon = ':';
+		case O_JAIL_UIDS:
+			if (parse_jail_uids(jail_uids, o) < 0) {
+				fprintf(stderr, "runnerd: invalid value '%s' for --jail-uids (FIRST:COUNT)\n",
+					optarg);
+				return -EINVAL;
 			}
 			break;
-		}
 		case 'v':
-		case O_VERBOSE:
 			log_set_max_level(LOG_LEVEL_DEBUG);
 			break;
 		case 'h':
-		case O_HELP:
 			fputs(usage, stdout);
 			exit(0);
 		case O_VERSION:
 			puts("runnerd " RUNNERD_VERSION);
 			exit(0);
+		case OPT_BAD_VALUE:
+			fprintf(stderr, "runnerd: invalid value '%s' for --%s\n", optarg, opt->name);
+			return -EINVAL;
 		default:
 			fputs(usage, stderr);
 			return -EINVAL;
-		}
-		if (r < 0) {
-			const char *name = "?";
-			for (const struct option *it = opts; it->name; it++)
-				if (it->val == c)
-					name = it->name;
-			fprintf(stderr, "runnerd: invalid value '%s' for --%s\n", optarg, name);
-			return r;
 		}
 	}
 	if (optind < argc) {

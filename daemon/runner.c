@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include "config.h"
 
+#include "error-util.h"
 #include "guest.h"
 #include "host.h"
 #include "log.h"
@@ -94,31 +95,21 @@ static unsigned guest_vcpus(const struct language *l)
 	return l->vcpus ? l->vcpus : 1;
 }
 
-int runner_new(struct event_base *base, const struct runner_config *cfg, struct runner **ret,
-	       char **ret_error)
+DEFINE_CLEANUP(DIR *, closedir)
+
+/* Every language in the languages directory that is wanted and has an
+ * image, with the version its image records. */
+static int runner_load_languages(struct runner *r, char **ret_error)
 {
-	struct runner *r = calloc(1, sizeof(*r));
-	DIR *d;
+	const struct runner_config *cfg = &r->cfg;
+	_cleanup_(closedirp) DIR *d = opendir(cfg->languages_dir);
 	struct dirent *de;
 	int rc;
 
-	if (!r)
-		return -ENOMEM;
-	r->cfg = *cfg;
-	pool_timeouts_init(&r->timeouts, cfg->slowdown);
-	r->qemu_version = vmm_qemu_version(cfg->qemu);
-	if (!r->qemu_version) {
-		*ret_error = strdup("cannot run the QEMU binary to learn its version");
-		free(r);
-		return -ENOENT;
-	}
-	d = opendir(cfg->languages_dir);
 	if (!d) {
 		rc = -errno;
-		if (asprintf(ret_error, "languages directory %s: %s", cfg->languages_dir, strerror(-rc)) < 0)
-			*ret_error = NULL;
-		runner_free(r);
-		return rc;
+		return err_setf(ret_error, rc, "languages directory %s: %s", cfg->languages_dir,
+				strerror(-rc));
 	}
 	while ((de = readdir(d)) && r->n < RUNNER_MAX_LANGUAGES) {
 		size_t len = strlen(de->d_name);
@@ -152,18 +143,31 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 		r->images[r->n] = strdup(path);
 		r->n++;
 	}
-	closedir(d);
-	if (r->n == 0) {
-		*ret_error = strdup("no language has both a definition and an image");
-		runner_free(r);
-		return -ENOENT;
-	}
+	if (r->n == 0)
+		return err_setf(ret_error, -ENOENT, "no language has both a definition and an image");
+	return 0;
+}
+
+int runner_new(struct event_base *base, const struct runner_config *cfg, struct runner **ret,
+	       char **ret_error)
+{
+	_cleanup_(runner_freep) struct runner *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	r->cfg = *cfg;
+	pool_timeouts_init(&r->timeouts, cfg->slowdown);
+	r->qemu_version = vmm_qemu_version(cfg->qemu);
+	if (!r->qemu_version)
+		return err_setf(ret_error, -ENOENT, "cannot run the QEMU binary to learn its version");
+	rc = runner_load_languages(r, ret_error);
+	if (rc < 0)
+		return rc;
 	struct pool_set_config sc = {.max_vms = cfg->max_vms, .max_builds = cfg->max_builds};
 	rc = pool_set_new(base, &sc, &r->set);
-	if (rc < 0) {
-		runner_free(r);
+	if (rc < 0)
 		return rc;
-	}
 	for (unsigned i = 0; i < r->n; i++) {
 		const struct language *l = r->langs[i];
 		uint32_t compile_ms = pool_timeouts_compile_ms(&r->timeouts, l);
@@ -200,16 +204,12 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 		    .notify = pool_notify_cb,
 		};
 		rc = pool_new(base, &pc, &r->pools[i]);
-		if (rc < 0) {
-			if (asprintf(ret_error, "pool for %s: %s", r->langs[i]->name, strerror(-rc)) < 0)
-				*ret_error = NULL;
-			runner_free(r);
-			return rc;
-		}
+		if (rc < 0)
+			return err_setf(ret_error, rc, "pool for %s: %s", r->langs[i]->name, strerror(-rc));
 		log_info("LANGUAGE=%s pool of %u..%u clones, %u MB guests (image %s)", l->name, cfg->pool_min,
 			 cfg->pool_max, pc.vmm.memory_mb, r->images[i]);
 	}
-	*ret = r;
+	*ret = TAKE_PTR(r);
 	return 0;
 }
 
@@ -285,32 +285,25 @@ static int runner_execute(void *ctx, struct job_request *req, service_done_cb do
 	struct runner *r = ctx;
 	struct pool *pool = runner_find(r, req->language);
 
-	if (!pool) {
-		if (asprintf(ret_error, "unknown language '%s'", req->language) < 0)
-			*ret_error = NULL;
-		return -ENOENT;
-	}
+	if (!pool)
+		return err_setf(ret_error, -ENOENT, "unknown language '%s'", req->language);
 	const struct language *l = pool_language(pool);
 	/* The API layer cannot know the program's file name (it may come from
 	 * the code: Java's public class); extra files must not take it. */
 	char main_file[LANGUAGE_FILE_MAX_NAME];
 	language_main_file(l, req->files[0].data, req->files[0].len, main_file);
 	for (size_t i = 1; i < req->n_files; i++)
-		if (strcmp(req->files[i].name, main_file) == 0) {
-			if (asprintf(ret_error, "files[%zu].name: '%s' is the program's own file name", i - 1,
-				     main_file) < 0)
-				*ret_error = NULL;
-			return -EINVAL;
-		}
+		if (strcmp(req->files[i].name, main_file) == 0)
+			return err_setf(ret_error, -EINVAL,
+					"files[%zu].name: '%s' is the program's own file name", i - 1,
+					main_file);
 	free(req->files[0].name);
 	req->files[0].name = strdup(main_file);
 	if (!req->files[0].name)
 		return -ENOMEM;
 	if (pool_get_status(pool) == POOL_FAILED) {
 		const char *why = pool_get_error(pool);
-		if (asprintf(ret_error, "%s unavailable: %s", l->name, why ? why : "failed") < 0)
-			*ret_error = NULL;
-		return -ENODEV;
+		return err_setf(ret_error, -ENODEV, "%s unavailable: %s", l->name, why ? why : "failed");
 	}
 	/* The language's defaults stand in for the API's; no step may ask for
 	 * more memory than the guest has (less what the kernel and agent use). */
@@ -334,12 +327,11 @@ static int runner_execute(void *ctx, struct job_request *req, service_done_cb do
 	if (rc < 0) {
 		free(e);
 		if (rc == -EAGAIN)
-			*ret_error = strdup("too many executions waiting; retry later");
-		else if (rc == -ENODEV &&
-			 asprintf(ret_error, "%s unavailable: VM restores are failing (%s)",
-				  pool_language(pool)->name,
-				  pool_get_error(pool) ? pool_get_error(pool) : "unknown") < 0)
-			*ret_error = NULL;
+			return err_setf(ret_error, rc, "too many executions waiting; retry later");
+		if (rc == -ENODEV)
+			return err_setf(ret_error, rc, "%s unavailable: VM restores are failing (%s)",
+					pool_language(pool)->name,
+					pool_get_error(pool) ? pool_get_error(pool) : "unknown");
 		return rc;
 	}
 	r->in_flight++;

@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include <stdbool.h>
 
+#include "cleanup.h"
 #include "service.h"
 
 struct runner_config {
@@ -40,3 +41,4 @@ void runner_service_ops(struct runner *r, struct service_ops *ops);
 /* Kills every VM and frees the pools; in-flight executions are dropped
  * without callbacks. */
 void runner_free(struct runner *r);
+DEFINE_CLEANUP(struct runner *, runner_free)

@@ -8,15 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
+
+#include "time-util.h"
+
+/* language_expand() writes up to LANGUAGE_MAX_ARGS words and a NULL. */
+_Static_assert(RD_MAX_ARGV >= LANGUAGE_MAX_ARGS, "a language's argv fits a job's");
 
 int jobspec_build(const struct job_request *req, const struct language *lang,
 		  const struct jobspec_limits *lim, const uint8_t *entropy, uint32_t entropy_len,
 		  struct jobspec_scratch *scratch, struct rd_job *ret)
 {
 	struct rd_job *j = ret;
-	struct timespec now;
-	const char *argv[LANGUAGE_MAX_ARGS + 1];
 	size_t half = sizeof(scratch->buf) / 2;
 	int n;
 
@@ -25,8 +27,7 @@ int jobspec_build(const struct job_request *req, const struct language *lang,
 	memset(j, 0, sizeof(*j));
 	j->entropy = entropy;
 	j->entropy_len = entropy_len;
-	clock_gettime(CLOCK_REALTIME, &now);
-	j->realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	j->realtime_ns = realtime_ns();
 	if (req->files[0].name)
 		snprintf(scratch->file, sizeof(scratch->file), "%s", req->files[0].name);
 	else
@@ -39,17 +40,16 @@ int jobspec_build(const struct job_request *req, const struct language *lang,
 	j->n_files = (unsigned)req->n_files;
 	j->stdin_data = req->stdin_data;
 	j->stdin_len = (uint32_t)req->stdin_len;
-	/* Each command expands into its own half of the scratch buffer. */
-	n = language_expand(&lang->compile, scratch->file, scratch->buf, half, argv);
+	/* Each command expands, straight into the job's argv, into its own
+	 * half of the scratch buffer. */
+	n = language_expand(&lang->compile, scratch->file, scratch->buf, half, j->compile_argv);
 	if (n < 0)
 		return n;
-	for (int i = 0; i < n; i++)
-		j->compile_argv[j->compile_argc++] = argv[i];
-	n = language_expand(&lang->run, scratch->file, scratch->buf + half, half, argv);
+	j->compile_argc = (unsigned)n;
+	n = language_expand(&lang->run, scratch->file, scratch->buf + half, half, j->run_argv);
 	if (n < 0)
 		return n;
-	for (int i = 0; i < n; i++)
-		j->run_argv[j->run_argc++] = argv[i];
+	j->run_argc = (unsigned)n;
 	j->limits = (struct rd_limits){
 	    .cpu_ms = req->cpu_ms,
 	    .wall_ms = req->timeout_ms,

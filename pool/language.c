@@ -8,11 +8,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "error-util.h"
+#include "parse-util.h"
 
 #define LANGUAGE_FILE_MAX (64u << 10)
 
@@ -50,24 +52,8 @@ void language_free(struct language *l)
 	free(l);
 }
 
-static int fail(char **ret_error, unsigned line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char **ret_error, unsigned line, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg = NULL, *full = NULL;
-
-	if (!ret_error)
-		return -EINVAL;
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	if (msg && asprintf(&full, "line %u: %s", line, msg) < 0)
-		full = NULL;
-	free(msg);
-	*ret_error = full;
-	return -EINVAL;
-}
+/* -EINVAL, and a message that names the line of the .lang file. */
+#define fail(ret_error, line, fmt, ...) err_setf(ret_error, -EINVAL, "line %u: " fmt, (line), ##__VA_ARGS__)
 
 static char *unescape(const char *s)
 {
@@ -191,16 +177,11 @@ static int set_key(struct language *l, const struct key *k, const char *value, b
 		return split_words(value, (char **)field, LANGUAGE_MAX_ALIASES);
 	case K_CMD:
 		return set_cmd(field, value);
-	case K_UINT: {
-		char *end;
-		errno = 0;
-		unsigned long v = strtoul(value, &end, 10);
-		if (errno || end == value || *end || v < k->min || v > k->max)
+	case K_UINT:
+		if (parse_uint(value, 10, k->min, k->max, field) < 0)
 			return fail(ret_error, line, "'%s' must be a whole number from %u to %u", k->name,
 				    k->min, k->max);
-		*(unsigned *)field = (unsigned)v;
 		return 0;
-	}
 	}
 	return -EINVAL;
 }

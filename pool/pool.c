@@ -14,16 +14,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
+#include "event-util.h"
 #include "jobspec.h"
 #include "set.h"
 #include "template.h"
+#include "time-util.h"
 #include "vm-state.h"
 
 struct vm {
-	struct vm *next;
+	TAILQ_ENTRY(vm) link; /* on pool->vms */
 	struct pool *pool;
 	struct vmm *vmm;
 	enum vm_state state;
@@ -33,7 +35,7 @@ struct vm {
 };
 
 struct pool_job {
-	struct pool_job *next; /* queue link */
+	TAILQ_ENTRY(pool_job) link; /* on pool->queue while queued */
 	struct pool *pool;
 	struct vm *vm;
 	struct job_request req;
@@ -51,10 +53,10 @@ struct pool {
 	char *error;
 	struct template_build *tb;
 	int ram_fd;
-	int state_fd; /* sealed memfd: the template's device state */
-	struct vm *vms;
+	int state_fd;	      /* sealed memfd: the template's device state */
+	TAILQ_HEAD(, vm) vms; /* newest first */
 	unsigned n_restoring, n_ready, n_busy;
-	struct pool_job *q_head, *q_tail;
+	TAILQ_HEAD(, pool_job) queue; /* FIFO */
 	unsigned q_len;
 	struct event *refill_ev;
 	struct event *backoff_ev;
@@ -75,13 +77,6 @@ struct pool {
 	char *last_failure;    /* why the last restore failed */
 	bool template_rebuilt; /* once per pool: see pool_rebuild_template() */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void pool_rebuild_template(struct pool *p);
 static void pool_fail_queued(struct pool *p, const char *why);
@@ -140,27 +135,42 @@ static void pool_schedule_refill(struct pool *p)
 		event_active(p->refill_ev, EV_TIMEOUT, 0);
 }
 
+/* Kills the VMM, frees the VM (already off the list) and gives its slot
+ * back to the set. */
+static void vm_destroy(struct vm *vm)
+{
+	struct pool_set *set = vm->pool->cfg.set;
+
+	vmm_free(vm->vmm);
+	event_free(vm->timer);
+	free(vm);
+	pool_set_put_vm(set);
+}
+
 static void vm_discard(struct vm *vm)
 {
 	struct pool *p = vm->pool;
 
 	vm_set_state(vm, VM_DISCARDED);
-	for (struct vm **it = &p->vms; *it; it = &(*it)->next)
-		if (*it == vm) {
-			*it = vm->next;
-			break;
-		}
-	vmm_free(vm->vmm);
-	event_free(vm->timer);
-	free(vm);
-	pool_set_put_vm(p->cfg.set);
+	TAILQ_REMOVE(&p->vms, vm, link);
+	vm_destroy(vm);
 	pool_schedule_refill(p);
+}
+
+/* The first ready clone, or NULL. */
+static struct vm *pool_ready_vm(struct pool *p)
+{
+	struct vm *vm;
+
+	TAILQ_FOREACH(vm, &p->vms, link)
+		if (vm->state == VM_READY)
+			return vm;
+	return NULL;
 }
 
 static void job_free(struct pool_job *job)
 {
-	if (job->queue_timer)
-		event_free(job->queue_timer);
+	safe_event_free(job->queue_timer);
 	job_request_free(&job->req);
 	job_result_free(&job->res);
 	free(job);
@@ -239,7 +249,7 @@ static void vm_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 static void vm_arm_timer(struct vm *vm, uint64_t ms)
 {
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	struct timeval tv = timeval_from_ms(ms);
 	evtimer_add(vm->timer, &tv);
 }
 
@@ -247,21 +257,11 @@ static void pool_lease(struct pool *p, struct vm *vm, struct pool_job *job);
 
 static void pool_dispatch(struct pool *p)
 {
-	while (p->q_head) {
-		struct vm *vm = NULL;
-		for (struct vm *it = p->vms; it; it = it->next)
-			if (it->state == VM_READY) {
-				vm = it;
-				break;
-			}
-		if (!vm)
-			return;
-		struct pool_job *job = p->q_head;
-		p->q_head = job->next;
-		if (!p->q_head)
-			p->q_tail = NULL;
-		p->q_len--;
-		job->next = NULL;
+	struct pool_job *job;
+	struct vm *vm;
+
+	while ((job = TAILQ_FIRST(&p->queue)) && (vm = pool_ready_vm(p))) {
+		queue_unlink(p, job);
 		pool_lease(p, vm, job);
 	}
 }
@@ -447,14 +447,12 @@ static int pool_start_restore(struct pool *p)
 		free(p->last_failure);
 		p->last_failure = strdup("could not start a VMM");
 		pool_notify(p, 3, "%s: could not start a VMM: %s", p->cfg.lang->name, strerror(-r));
-		if (vm->timer)
-			event_free(vm->timer);
+		safe_event_free(vm->timer);
 		free(vm);
 		return r;
 	}
 	p->n_restoring++;
-	vm->next = p->vms;
-	p->vms = vm;
+	TAILQ_INSERT_HEAD(&p->vms, vm, link);
 	vm_arm_timer(vm, p->cfg.timeouts.restore_ms);
 	return 0;
 }
@@ -463,8 +461,7 @@ static int pool_start_restore(struct pool *p)
 static void pool_arm_backoff(struct pool *p)
 {
 	unsigned shift = p->consecutive_failures > 8 ? 8 : p->consecutive_failures;
-	uint64_t ms = 50u << shift;
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	struct timeval tv = timeval_from_ms(50u << shift);
 
 	if (!evtimer_pending(p->backoff_ev, NULL))
 		evtimer_add(p->backoff_ev, &tv);
@@ -557,12 +554,8 @@ static void pool_rebuild_template(struct pool *p)
 	pool_fail_queued(p, "the language's snapshot template is being rebuilt");
 	template_build_free(p->tb);
 	p->tb = NULL;
-	if (p->ram_fd >= 0)
-		close(p->ram_fd);
-	p->ram_fd = -1;
-	if (p->state_fd >= 0)
-		close(p->state_fd);
-	p->state_fd = -1;
+	p->ram_fd = safe_close(p->ram_fd);
+	p->state_fd = safe_close(p->state_fd);
 	p->consecutive_failures = 0;
 	int r = pool_prepare_template(p, true);
 	if (r < 0) {
@@ -574,8 +567,9 @@ static void pool_rebuild_template(struct pool *p)
 
 static void pool_fail_queued(struct pool *p, const char *why)
 {
-	while (p->q_head) {
-		struct pool_job *job = p->q_head;
+	struct pool_job *job;
+
+	while ((job = TAILQ_FIRST(&p->queue))) {
 		queue_unlink(p, job);
 		job_fail(job, JOB_SANDBOX_ERROR, why);
 	}
@@ -625,9 +619,12 @@ int pool_build_start(struct pool *p)
 
 int pool_new(struct event_base *base, const struct pool_config *cfg, struct pool **ret)
 {
-	struct pool *p = calloc(1, sizeof(*p));
+	_cleanup_(pool_freep) struct pool *p = calloc(1, sizeof(*p));
+
 	if (!p)
 		return -ENOMEM;
+	TAILQ_INIT(&p->vms);
+	TAILQ_INIT(&p->queue);
 	p->base = base;
 	p->cfg = *cfg;
 	if (p->cfg.max < p->cfg.min)
@@ -639,37 +636,22 @@ int pool_new(struct event_base *base, const struct pool_config *cfg, struct pool
 	p->refill_ev = event_new(base, -1, 0, pool_refill_cb, p);
 	p->backoff_ev = evtimer_new(base, pool_backoff_cb, p);
 	p->idle_ev = event_new(base, -1, EV_PERSIST, pool_idle_cb, p);
-	if (!p->refill_ev || !p->backoff_ev || !p->idle_ev) {
-		if (p->refill_ev)
-			event_free(p->refill_ev);
-		if (p->backoff_ev)
-			event_free(p->backoff_ev);
-		if (p->idle_ev)
-			event_free(p->idle_ev);
-		free(p);
+	if (!p->refill_ev || !p->backoff_ev || !p->idle_ev)
 		return -ENOMEM;
-	}
-	struct timeval idle = {(time_t)(p->cfg.idle_ms / 1000), (suseconds_t)(p->cfg.idle_ms % 1000) * 1000};
+	struct timeval idle = timeval_from_ms(p->cfg.idle_ms);
 	evtimer_add(p->idle_ev, &idle);
 	pool_set_add(p->cfg.set, p);
-	*ret = p;
+	*ret = TAKE_PTR(p);
 	/* The build starts when the set has a slot, maybe right now. */
-	pool_set_want_build(p->cfg.set, p, false);
+	pool_set_want_build((*ret)->cfg.set, *ret, false);
 	return 0;
 }
 
+/* job must be queued: it is unless it has a VM (see the invariants). */
 static void queue_unlink(struct pool *p, struct pool_job *job)
 {
-	for (struct pool_job **it = &p->q_head; *it; it = &(*it)->next)
-		if (*it == job) {
-			*it = job->next;
-			p->q_len--;
-			break;
-		}
-	p->q_tail = NULL;
-	for (struct pool_job *it = p->q_head; it; it = it->next)
-		p->q_tail = it;
-	job->next = NULL;
+	TAILQ_REMOVE(&p->queue, job, link);
+	p->q_len--;
 }
 
 static void job_queue_timeout_cb(evutil_socket_t fd, short what, void *arg)
@@ -705,16 +687,11 @@ int pool_submit(struct pool *p, struct job_request *req, pool_done_cb cb, void *
 		job_free(job);
 		return -ENOMEM;
 	}
-	uint32_t wait_ms = p->cfg.timeouts.queue_wait_ms;
-	struct timeval tv = {(time_t)(wait_ms / 1000), (suseconds_t)(wait_ms % 1000) * 1000};
+	struct timeval tv = timeval_from_ms(p->cfg.timeouts.queue_wait_ms);
 	evtimer_add(job->queue_timer, &tv);
 	*ret = job;
 
-	if (p->q_tail)
-		p->q_tail->next = job;
-	else
-		p->q_head = job;
-	p->q_tail = job;
+	TAILQ_INSERT_TAIL(&p->queue, job, link);
 	p->q_len++;
 	/* Demand: what this request and those before it need right now. */
 	p->last_used_ns = now_ns();
@@ -804,13 +781,13 @@ uint64_t pool_last_used_ns(const struct pool *p)
 
 bool pool_evict_idle_clone(struct pool *p)
 {
-	for (struct vm *vm = p->vms; vm; vm = vm->next)
-		if (vm->state == VM_READY) {
-			pool_notify(p, 7, "%s: %s discarded while idle", p->cfg.lang->name, vmm_id(vm->vmm));
-			vm_discard(vm);
-			return true;
-		}
-	return false;
+	struct vm *vm = pool_ready_vm(p);
+
+	if (!vm)
+		return false;
+	pool_notify(p, 7, "%s: %s discarded while idle", p->cfg.lang->name, vmm_id(vm->vmm));
+	vm_discard(vm);
+	return true;
 }
 
 void pool_kick(struct pool *p)
@@ -833,34 +810,30 @@ json_t *pool_stats_json(const struct pool *p)
 
 void pool_free(struct pool *p)
 {
+	struct pool_job *job;
+	struct vm *vm;
+
 	if (!p)
 		return;
 	template_build_free(p->tb);
 	if (p->holds_build_slot)
 		pool_set_build_done(p->cfg.set, p);
 	pool_set_remove(p->cfg.set, p);
-	while (p->q_head) {
-		struct pool_job *job = p->q_head;
-		p->q_head = job->next;
+	while ((job = TAILQ_FIRST(&p->queue))) {
+		queue_unlink(p, job);
 		job_free(job);
 	}
-	while (p->vms) {
-		struct vm *vm = p->vms;
-		p->vms = vm->next;
+	while ((vm = TAILQ_FIRST(&p->vms))) {
+		TAILQ_REMOVE(&p->vms, vm, link);
 		if (vm->job)
 			job_free(vm->job);
-		vmm_free(vm->vmm);
-		event_free(vm->timer);
-		free(vm);
-		pool_set_put_vm(p->cfg.set);
+		vm_destroy(vm);
 	}
-	event_free(p->refill_ev);
-	event_free(p->backoff_ev);
-	event_free(p->idle_ev);
-	if (p->ram_fd >= 0)
-		close(p->ram_fd);
-	if (p->state_fd >= 0)
-		close(p->state_fd);
+	safe_event_free(p->refill_ev);
+	safe_event_free(p->backoff_ev);
+	safe_event_free(p->idle_ev);
+	safe_close(p->ram_fd);
+	safe_close(p->state_fd);
 	free(p->error);
 	free(p->last_failure);
 	free(p);

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cleanup.h"
 #include "job.h"
 #include "language.h"
 #include "timeouts.h"
@@ -92,5 +93,7 @@ void pool_kick(struct pool *pool);
 /* Starts loading or building the template (a build slot is the pool's). */
 int pool_build_start(struct pool *pool);
 
-/* Kills every VM (no callbacks run) and frees the pool. */
+/* Kills every VM (no callbacks run) and frees the pool. Accepts NULL and a
+ * pool pool_new() gave up on. */
 void pool_free(struct pool *pool);
+DEFINE_CLEANUP(struct pool *, pool_free)

@@ -6,13 +6,14 @@
  * caller's to pass to QEMU at those numbers. Defaults are runnerd's. A
  * development tool: not installed. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "host.h"
+#include "parse-util.h"
 #include "qemu-argv.h"
+#include "vmm-options.h"
 #include "vmm.h"
 
 static const char usage[] =
@@ -37,100 +38,46 @@ static const char usage[] =
     "  --state-fd N       restore: migration stream on inherited fd N\n"
     "  -0, --null         end each argument with a NUL instead of a newline\n";
 
-static int number(const char *s, unsigned *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > 1u << 30)
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
+/* Bounds vCPUs, fds and the TSC rate; the machine's sizes have runnerd's
+ * own bounds (vmm-options.h). */
+#define NUMBER_MAX (1u << 30)
 
 int main(int argc, char **argv)
 {
-	enum {
-		O_QEMU = 256,
-		O_ACCEL,
-		O_KERNEL,
-		O_IMAGE,
-		O_MEM,
-		O_VCPUS,
-		O_TB,
-		O_TSC,
-		O_CONSOLE,
-		O_CONSOLE_STDOUT,
-		O_RESTORE,
-		O_RAM_PATH,
-		O_RAM_FD,
-		O_QMP_FD,
-		O_AGENT_FD,
-		O_STATE_FD,
-		O_HELP
-	};
-	static const struct option opts[] = {
-	    {"qemu", required_argument, NULL, O_QEMU},
-	    {"accel", required_argument, NULL, O_ACCEL},
-	    {"kernel", required_argument, NULL, O_KERNEL},
-	    {"image", required_argument, NULL, O_IMAGE},
-	    {"memory-mb", required_argument, NULL, O_MEM},
-	    {"vcpus", required_argument, NULL, O_VCPUS},
-	    {"tb-size-mb", required_argument, NULL, O_TB},
-	    {"tsc-khz", required_argument, NULL, O_TSC},
-	    {"console", required_argument, NULL, O_CONSOLE},
-	    {"console-stdout", no_argument, NULL, O_CONSOLE_STDOUT},
-	    {"restore", no_argument, NULL, O_RESTORE},
-	    {"ram-path", required_argument, NULL, O_RAM_PATH},
-	    {"ram-fd", required_argument, NULL, O_RAM_FD},
-	    {"qmp-fd", required_argument, NULL, O_QMP_FD},
-	    {"agent-fd", required_argument, NULL, O_AGENT_FD},
-	    {"state-fd", required_argument, NULL, O_STATE_FD},
-	    {"null", no_argument, NULL, '0'},
-	    {"help", no_argument, NULL, O_HELP},
-	    {0},
-	};
+	enum { O_CONSOLE = 256, O_CONSOLE_STDOUT, O_RESTORE };
 	struct qemu_machine m = QEMU_MACHINE_INIT;
 	const char *tsc = "host";
+	const struct opt opts[] = {
+	    VMM_MACHINE_OPTIONS(&m.qemu, &m.accel, &m.memory_mb, &m.tb_size_mb),
+	    OPTION("kernel", OPT_STRING, &m.kernel),
+	    OPTION("image", OPT_STRING, &m.image),
+	    OPTION("vcpus", OPT_UINT, &m.vcpus, .max = NUMBER_MAX),
+	    OPTION("tsc-khz", OPT_STRING, &tsc),
+	    OPTION("console", OPT_STRING, &m.console_path, .key = O_CONSOLE),
+	    OPTION("console-stdout", OPT_KEY, NULL, .key = O_CONSOLE_STDOUT),
+	    OPTION("restore", OPT_KEY, NULL, .key = O_RESTORE),
+	    OPTION("ram-path", OPT_STRING, &m.ram_path),
+	    OPTION("ram-fd", OPT_INT, &m.ram_fd, .max = NUMBER_MAX),
+	    OPTION("qmp-fd", OPT_INT, &m.qmp_fd, .max = NUMBER_MAX),
+	    OPTION("agent-fd", OPT_INT, &m.agent_fd, .max = NUMBER_MAX),
+	    OPTION("state-fd", OPT_INT, &m.state_fd, .max = NUMBER_MAX),
+	    OPTION("null", OPT_KEY, NULL, .key = '0'),
+	    OPTION("help", OPT_KEY, NULL, .key = 'h'),
+	    {0},
+	};
 	char end = '\n', **out;
-	unsigned fd;
-	int c, bad = 0;
+	int c;
 
-	m.qemu = "/usr/bin/qemu-system-x86_64";
+	m.qemu = VMM_DEFAULT_QEMU;
 	m.accel = "tcg";
-	m.memory_mb = 512;
+	m.memory_mb = VMM_DEFAULT_MEMORY_MB;
 	m.vcpus = 1;
 	m.tb_size_mb = VMM_DEFAULT_TB_SIZE_MB;
 	m.start = QEMU_START_BOOT;
-	while ((c = getopt_long(argc, argv, "0h", opts, NULL)) != -1) {
+	while ((c = opt_next(argc, argv, "0h", opts, NULL)) != -1) {
 		switch (c) {
-		case O_QEMU:
-			m.qemu = optarg;
-			break;
-		case O_ACCEL:
-			m.accel = optarg;
-			break;
-		case O_KERNEL:
-			m.kernel = optarg;
-			break;
-		case O_IMAGE:
-			m.image = optarg;
-			break;
-		case O_MEM:
-			bad |= number(optarg, &m.memory_mb);
-			break;
-		case O_VCPUS:
-			bad |= number(optarg, &m.vcpus);
-			break;
-		case O_TB:
-			bad |= number(optarg, &m.tb_size_mb);
-			break;
-		case O_TSC:
-			tsc = optarg;
-			break;
 		case O_CONSOLE:
 			m.console = QEMU_CONSOLE_FILE;
-			m.console_path = optarg;
 			break;
 		case O_CONSOLE_STDOUT:
 			m.console = QEMU_CONSOLE_STDOUT;
@@ -138,42 +85,24 @@ int main(int argc, char **argv)
 		case O_RESTORE:
 			m.start = QEMU_START_RESTORE;
 			break;
-		case O_RAM_PATH:
-			m.ram_path = optarg;
-			break;
-		case O_RAM_FD:
-			bad |= number(optarg, &fd);
-			m.ram_fd = (int)fd;
-			break;
-		case O_QMP_FD:
-			bad |= number(optarg, &fd);
-			m.qmp_fd = (int)fd;
-			break;
-		case O_AGENT_FD:
-			bad |= number(optarg, &fd);
-			m.agent_fd = (int)fd;
-			break;
-		case O_STATE_FD:
-			bad |= number(optarg, &fd);
-			m.state_fd = (int)fd;
-			break;
 		case '0':
 			end = '\0';
 			break;
 		case 'h':
-		case O_HELP:
 			fputs(usage, stdout);
 			return 0;
-		default:
+		default: /* an unknown option or a bad value */
 			fputs(usage, stderr);
 			return 2;
 		}
 	}
 	if (strcmp(tsc, "host") == 0)
 		m.tsc_khz = vmm_host_tsc_khz();
-	else
-		bad |= number(tsc, &m.tsc_khz);
-	if (bad || optind != argc) {
+	else if (parse_uint(tsc, 10, 0, NUMBER_MAX, &m.tsc_khz) < 0) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (optind != argc) {
 		fputs(usage, stderr);
 		return 2;
 	}

@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 
 #include "base64.h"
+#include "cleanup.h"
 #include "config.h"
 #include "utf8.h"
 
@@ -76,25 +77,21 @@ static void fail_line(const char *fmt, ...)
 
 static int read_all_fd(int fd, size_t max, uint8_t **ret, size_t *ret_len)
 {
+	_cleanup_free_ uint8_t *buf = NULL;
 	size_t len = 0, cap = 0;
-	uint8_t *buf = NULL;
 
 	for (;;) {
 		ssize_t n;
 		if (len == cap) {
 			size_t ncap = cap ? cap * 2 : 65536;
 			uint8_t *nb;
-			if (cap >= max + 1) {
-				free(buf);
+			if (cap >= max + 1)
 				return -EFBIG;
-			}
 			if (ncap > max + 1)
 				ncap = max + 1;
 			nb = realloc(buf, ncap);
-			if (!nb) {
-				free(buf);
+			if (!nb)
 				return -ENOMEM;
-			}
 			buf = nb;
 			cap = ncap;
 		}
@@ -102,35 +99,29 @@ static int read_all_fd(int fd, size_t max, uint8_t **ret, size_t *ret_len)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			n = -errno;
-			free(buf);
-			return (int)n;
+			return -errno;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
-		if (len > max) {
-			free(buf);
+		if (len > max)
 			return -EFBIG;
-		}
 	}
-	*ret = buf;
+	*ret = TAKE_PTR(buf);
 	*ret_len = len;
 	return 0;
 }
 
 static int read_input(const char *path, uint8_t **ret, size_t *ret_len)
 {
-	int fd, r;
+	_cleanup_close_ int fd = -1;
 
 	if (strcmp(path, "-") == 0)
 		return read_all_fd(STDIN_FILENO, INPUT_MAX, ret, ret_len);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	r = read_all_fd(fd, INPUT_MAX, ret, ret_len);
-	close(fd);
-	return r;
+	return read_all_fd(fd, INPUT_MAX, ret, ret_len);
 }
 
 static bool write_all(int fd, const void *p, size_t n)
@@ -327,12 +318,11 @@ static bool emit_stream(json_t *o, const char *key, int fd)
 	snprintf(k, sizeof(k), "%s_b64", key);
 	v = json_object_get(o, k);
 	if (json_is_string(v)) {
-		uint8_t *data = NULL;
+		_cleanup_free_ uint8_t *data = NULL;
 		size_t n;
 		if (base64_decode(json_string_value(v), json_string_length(v), &data, &n) < 0)
 			return false;
 		write_all(fd, data, n);
-		free(data);
 		return true;
 	}
 	v = json_object_get(o, key);
@@ -343,16 +333,13 @@ static bool emit_stream(json_t *o, const char *key, int fd)
 
 static int add_blob(json_t *o, const char *text_key, const char *b64_key, const uint8_t *data, size_t n)
 {
-	char *enc;
-	int r;
+	_cleanup_free_ char *enc = NULL;
 
 	if (utf8_valid(data, n) && !memchr(data, 0, n))
 		return json_object_set_new(o, text_key, json_stringn((const char *)data, n));
 	if (base64_encode(data, n, &enc, NULL) < 0)
 		return -1;
-	r = json_object_set_new(o, b64_key, json_string_nocheck(enc));
-	free(enc);
-	return r;
+	return json_object_set_new(o, b64_key, json_string_nocheck(enc));
 }
 
 static int cmd_exec(int argc, char **argv)
@@ -441,20 +428,18 @@ static int cmd_exec(int argc, char **argv)
 		json_object_set_new(req, "files", arr);
 		for (size_t i = 0; i < n_files; i++) {
 			json_t *f = json_object();
-			char *copy = strdup(files[i]);
-			r = read_input(files[i], &data, &n);
+			_cleanup_free_ char *copy = strdup(files[i]);
+			_cleanup_free_ uint8_t *content = NULL;
+			r = read_input(files[i], &content, &n);
 			if (r < 0 || !copy) {
 				fail_line("%s: %s", files[i],
 					  r == -EFBIG ? "too large" : strerror(r < 0 ? -r : ENOMEM));
-				free(copy);
 				json_decref(f);
 				return EXIT_RUNNERD;
 			}
 			json_object_set_new(f, "name", json_string(basename(copy)));
-			add_blob(f, "content", "content_b64", data, n);
+			add_blob(f, "content", "content_b64", content, n);
 			json_array_append_new(arr, f);
-			free(data);
-			free(copy);
 		}
 	}
 	if (stdin_path) {

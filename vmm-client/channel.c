@@ -6,61 +6,45 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include "stream.h"
+
 struct channel {
-	struct bufferevent *bev; /* owned, owns the fd */
+	struct stream s; /* first: the object is the stream's (stream.h) */
 	channel_frame_cb frame_cb;
 	channel_closed_cb closed_cb;
 	void *userdata;
 	size_t budget;
 	bool have_hdr;
 	struct rd_frame_hdr hdr;
-	int dispatching;
-	bool dead;
-	bool closed;
 };
-
-static void channel_destroy(struct channel *ch)
-{
-	if (ch->bev)
-		bufferevent_free(ch->bev);
-	free(ch);
-}
+_Static_assert(offsetof(struct channel, s) == 0, "a struct stream * is a struct channel *");
 
 void channel_free(struct channel *ch)
 {
-	if (!ch)
-		return;
-	if (ch->dispatching) {
-		ch->dead = true;
-		bufferevent_disable(ch->bev, EV_READ | EV_WRITE);
-		return;
-	}
-	channel_destroy(ch);
+	if (ch)
+		stream_free(&ch->s);
 }
 
 static void channel_fail(struct channel *ch, const char *why)
 {
-	if (ch->closed)
+	if (!stream_close(&ch->s, EV_READ))
 		return;
-	ch->closed = true;
-	bufferevent_disable(ch->bev, EV_READ);
-	if (!ch->dead && ch->closed_cb)
+	if (!ch->s.dead && ch->closed_cb)
 		ch->closed_cb(ch, why, ch->userdata);
 }
 
-static void channel_read_cb(struct bufferevent *bev, void *arg)
+static void channel_read(struct stream *s, struct evbuffer *in)
 {
-	struct channel *ch = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct channel *ch = (struct channel *)s;
+	struct bufferevent *bev = s->bev;
 
-	ch->dispatching++;
-	while (!ch->dead && !ch->closed) {
+	while (stream_usable(s)) {
 		size_t avail = evbuffer_get_length(in);
 		if (!ch->have_hdr) {
 			uint8_t raw[RD_FRAME_HDR_SIZE];
@@ -96,50 +80,38 @@ static void channel_read_cb(struct bufferevent *bev, void *arg)
 		ch->have_hdr = false;
 		struct rd_frame_hdr hdr = ch->hdr;
 		ch->frame_cb(ch, &hdr, payload, ch->userdata);
-		if (ch->dead)
+		if (s->dead)
 			break;
 		evbuffer_drain(in, hdr.len);
 		bufferevent_setwatermark(bev, EV_READ, 0, 64u << 10);
 	}
-	ch->dispatching--;
-	if (ch->dead && !ch->dispatching)
-		channel_destroy(ch);
 }
 
-static void channel_event_cb(struct bufferevent *bev, short what, void *arg)
+static void channel_stream_fail(struct stream *s, const char *why)
 {
-	struct channel *ch = arg;
-
-	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
-		return;
-	ch->dispatching++;
-	channel_fail(ch, what & BEV_EVENT_EOF ? "agent channel closed" : "agent channel error");
-	ch->dispatching--;
-	if (ch->dead && !ch->dispatching)
-		channel_destroy(ch);
+	channel_fail((struct channel *)s, why);
 }
+
+static const struct stream_ops channel_stream_ops = {
+    .read = channel_read,
+    .fail = channel_stream_fail,
+    .eof_why = "agent channel closed",
+    .error_why = "agent channel error",
+};
 
 int channel_new(struct event_base *base, int fd, channel_frame_cb frame_cb, channel_closed_cb closed_cb,
 		void *userdata, struct channel **ret)
 {
-	struct channel *ch = calloc(1, sizeof(*ch));
-	if (!ch) {
-		close(fd);
-		return -ENOMEM;
-	}
-	ch->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!ch->bev) {
-		close(fd);
-		free(ch);
-		return -ENOMEM;
-	}
+	struct stream *s;
+	int r = stream_new(base, fd, &channel_stream_ops, sizeof(struct channel), &s);
+	if (r < 0)
+		return r;
+	struct channel *ch = (struct channel *)s;
 	ch->frame_cb = frame_cb;
 	ch->closed_cb = closed_cb;
 	ch->userdata = userdata;
 	ch->budget = 64u << 10;
-	bufferevent_setcb(ch->bev, channel_read_cb, NULL, channel_event_cb, ch);
-	bufferevent_setwatermark(ch->bev, EV_READ, 0, 64u << 10);
-	bufferevent_enable(ch->bev, EV_READ | EV_WRITE);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, 64u << 10);
 	*ret = ch;
 	return 0;
 }
@@ -151,7 +123,7 @@ void channel_set_budget(struct channel *ch, size_t bytes)
 
 int channel_send(struct channel *ch, const void *frame, size_t len)
 {
-	if (ch->closed || ch->dead)
+	if (!stream_usable(&ch->s))
 		return -ENOTCONN;
-	return bufferevent_write(ch->bev, frame, len) < 0 ? -ENOMEM : 0;
+	return bufferevent_write(ch->s.bev, frame, len) < 0 ? -ENOMEM : 0;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "error-util.h"
 #include "qemu-argv.h"
 #include "spawn.h"
 
@@ -51,10 +52,8 @@ int vmm_probe_kvm(const char *qemu, const char *kernel, char **ret_reason)
 	char buf[8192], **argv;
 
 	*ret_reason = NULL;
-	if (access("/dev/kvm", R_OK | W_OK) < 0) {
-		*ret_reason = strdup("/dev/kvm is not accessible");
-		return -ENODEV;
-	}
+	if (access("/dev/kvm", R_OK | W_OK) < 0)
+		return err_setf(ret_reason, -ENODEV, "/dev/kvm is not accessible");
 	m.qemu = qemu;
 	m.accel = "kvm";
 	m.kernel = kernel;
@@ -69,10 +68,10 @@ int vmm_probe_kvm(const char *qemu, const char *kernel, char **ret_reason)
 	qemu_argv_free(argv);
 	if (r < 0)
 		return r;
-	if (r != 1) {
-		*ret_reason = strdup(
-		    "KVM test boot did not reach the guest kernel (this /dev/kvm cannot run stock kernels)");
-		return -ENODEV;
-	}
+	if (r != 1)
+		return err_setf(
+		    ret_reason, -ENODEV,
+		    "KVM test boot did not reach the guest kernel (this /dev/kvm cannot run stock "
+		    "kernels)");
 	return 0;
 }

@@ -52,7 +52,8 @@ static int own_path(const char *controller, char *out, size_t size)
 		path[strcspn(path, "\n")] = 0;
 		list++;
 		bool match = !*controller ? !*list : false;
-		for (char *save = NULL, *c = strtok_r(list, ",", &save); *controller && c; c = strtok_r(NULL, ",", &save))
+		for (char *save = NULL, *c = strtok_r(list, ",", &save); *controller && c;
+		     c = strtok_r(NULL, ",", &save))
 			match = match || strcmp(c, controller) == 0;
 		if (match && strlen(path) < size) {
 			snprintf(out, size, "%s", strcmp(path, "/") == 0 ? "" : path);
@@ -83,12 +84,13 @@ static bool try_v2(struct jail_cgroups *cg, const char *mount, const char *name)
 	 * runnerd-daemon, the VMMs under runnerd-vms. */
 	snprintf(path, sizeof(path), "%s/runnerd-daemon", dir);
 	if ((mkdir(path, 0755) < 0 && errno != EEXIST) || write_file(path, "cgroup.procs", "0") < 0 ||
-	    write_file(dir, "cgroup.subtree_control", strstr(buf, "cpu") ? "+memory +pids +cpu" : "+memory +pids") < 0)
+	    write_file(dir, "cgroup.subtree_control",
+		       strstr(buf, "cpu") ? "+memory +pids +cpu" : "+memory +pids") < 0)
 		return false;
 	snprintf(cg->base[0], sizeof(cg->base[0]), "%s/%s", dir, name);
 	if ((mkdir(cg->base[0], 0755) < 0 && errno != EEXIST) ||
-	    write_file(cg->base[0], "cgroup.subtree_control", strstr(buf, "cpu") ? "+memory +pids +cpu" : "+memory +pids") <
-		0)
+	    write_file(cg->base[0], "cgroup.subtree_control",
+		       strstr(buf, "cpu") ? "+memory +pids +cpu" : "+memory +pids") < 0)
 		return false;
 	cg->controller[0][0] = 0;
 	cg->n = 1;
@@ -127,8 +129,9 @@ void jail_cgroups_init(struct jail_cgroups *cg, uid_t uid_first, const char **re
 		: try_v2(cg, "/sys/fs/cgroup/unified", name) || try_v1(cg, name))
 		return;
 	*cg = (struct jail_cgroups){.mode = JAIL_CGROUP_NONE};
-	*ret_warning = "no usable cgroup controllers (neither v2 with memory and pids delegated nor v1 memory, "
-		       "pids and cpu): VMMs run without memory, pids and cpu limits";
+	*ret_warning =
+	    "no usable cgroup controllers (neither v2 with memory and pids delegated nor v1 memory, "
+	    "pids and cpu): VMMs run without memory, pids and cpu limits";
 }
 
 int jail_cgroups_slot(struct jail_cgroups *cg, unsigned slot, unsigned memory_mb, unsigned vcpus,

@@ -33,14 +33,16 @@ static void join_cgroups(const struct jail_exec *j)
 static void enter_root(const struct jail_exec *j)
 {
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || chdir(j->root) < 0 ||
-	    mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible,subset=pid") < 0 ||
+	    mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible,subset=pid") <
+		0 ||
 	    syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
 		_exit(JAIL_EXIT_MOUNT);
 }
 
 static void set_limits(const struct jail_exec *j)
 {
-	struct rlimit fsize = {j->fsize_bytes, j->fsize_bytes}, nofile = {j->nofile, j->nofile}, core = {0, 0};
+	struct rlimit fsize = {j->fsize_bytes, j->fsize_bytes}, nofile = {j->nofile, j->nofile},
+		      core = {0, 0};
 
 	if (setrlimit(RLIMIT_FSIZE, &fsize) < 0 || setrlimit(RLIMIT_NOFILE, &nofile) < 0 ||
 	    setrlimit(RLIMIT_CORE, &core) < 0)
@@ -49,7 +51,8 @@ static void set_limits(const struct jail_exec *j)
 
 static void drop_ids(const struct jail_exec *j)
 {
-	if (setgroups(0, NULL) < 0 || setresgid(j->gid, j->gid, j->gid) < 0 || setresuid(j->uid, j->uid, j->uid) < 0)
+	if (setgroups(0, NULL) < 0 || setresgid(j->gid, j->gid, j->gid) < 0 ||
+	    setresuid(j->uid, j->uid, j->uid) < 0)
 		_exit(JAIL_EXIT_IDS);
 }
 

@@ -23,9 +23,9 @@ enum jail_cgroup_mode {
 
 struct jail_cgroups {
 	enum jail_cgroup_mode mode;
-	unsigned n;					 /* hierarchies in use */
-	char base[JAIL_CGROUPS_MAX][JAIL_PATH_MAX];	 /* runnerd's parent of the slots, per hierarchy */
-	char controller[JAIL_CGROUPS_MAX][8];		 /* v1: memory, pids, cpu; v2: "" */
+	unsigned n;				    /* hierarchies in use */
+	char base[JAIL_CGROUPS_MAX][JAIL_PATH_MAX]; /* runnerd's parent of the slots, per hierarchy */
+	char controller[JAIL_CGROUPS_MAX][8];	    /* v1: memory, pids, cpu; v2: "" */
 };
 
 struct jail {

@@ -46,8 +46,8 @@ static int bind_ro(const char *src, const char *dst, bool file)
 
 static int root_populate(const char *dir, const char *kernel, const char *image, bool kvm)
 {
-	static const char *const links[][2] = {{"bin", "usr/bin"}, {"lib", "usr/lib"}, {"lib64", "usr/lib64"},
-					       {"sbin", "usr/sbin"}};
+	static const char *const links[][2] = {
+	    {"bin", "usr/bin"}, {"lib", "usr/lib"}, {"lib64", "usr/lib64"}, {"sbin", "usr/sbin"}};
 	char path[JAIL_PATH_MAX];
 	int r;
 
@@ -57,10 +57,12 @@ static int root_populate(const char *dir, const char *kernel, const char *image,
 			return -errno;
 	if (mkdir(AT("dev"), 0755) < 0 || mkdir(AT("vm"), 0755) < 0 || mkdir(AT("proc"), 0555) < 0)
 		return -errno;
-	if ((r = bind_ro("/usr", AT("usr"), false)) < 0 || (r = bind_ro("/dev/null", AT("dev/null"), true)) < 0 ||
+	if ((r = bind_ro("/usr", AT("usr"), false)) < 0 ||
+	    (r = bind_ro("/dev/null", AT("dev/null"), true)) < 0 ||
 	    (r = bind_ro("/dev/urandom", AT("dev/urandom"), true)) < 0 ||
 	    (kvm && (r = bind_ro("/dev/kvm", AT("dev/kvm"), true)) < 0) ||
-	    (r = bind_ro(kernel, AT("vm/kernel"), true)) < 0 || (r = bind_ro(image, AT("vm/image"), true)) < 0)
+	    (r = bind_ro(kernel, AT("vm/kernel"), true)) < 0 ||
+	    (r = bind_ro(image, AT("vm/image"), true)) < 0)
 		return r;
 #undef AT
 	/* /dev/kvm is opened read-write: its bind mount must not be read-only. */
@@ -85,7 +87,8 @@ int jail_root_get(struct jail *j, const char *kernel, const char *image, const c
 	int r;
 
 	if (stat(kernel, &k) < 0 || stat(image, &i) < 0)
-		return jail_error(ret_error, -errno, "jail root: %s or %s: %s", kernel, image, strerror(errno));
+		return jail_error(ret_error, -errno, "jail root: %s or %s: %s", kernel, image,
+				  strerror(errno));
 	TAILQ_FOREACH(root, &j->roots, link)
 		if (same_file(&root->kernel, &k) && same_file(&root->image, &i)) {
 			*ret = root->dir;
@@ -107,8 +110,8 @@ int jail_root_get(struct jail *j, const char *kernel, const char *image, const c
 		return r;
 	}
 	r = root_populate(root->dir, kernel, image, j->cfg.kvm);
-	if (r >= 0 && mount(NULL, root->dir, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			    NULL) < 0)
+	if (r >= 0 &&
+	    mount(NULL, root->dir, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		r = -errno;
 	if (r < 0) {
 		r = jail_error(ret_error, r, "jail root %s: %s", root->dir, strerror(-r));

@@ -36,8 +36,8 @@ int jail_new(const struct jail_config *cfg, struct jail **ret, char **ret_error,
 	if (geteuid() != 0)
 		return jail_error(ret_error, -EPERM, "the VMM jail needs root (or run with --no-jail)");
 	if (cfg->slots == 0 || (uint64_t)cfg->uid_first + cfg->slots > 0xfffffffeull || cfg->uid_first == 0)
-		return jail_error(ret_error, -EINVAL, "jail uid range %u+%u is not valid", (unsigned)cfg->uid_first,
-				  cfg->slots);
+		return jail_error(ret_error, -EINVAL, "jail uid range %u+%u is not valid",
+				  (unsigned)cfg->uid_first, cfg->slots);
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;

@@ -30,13 +30,13 @@
 /* What one VMM's child applies (async-signal-safe data: plain strings and
  * numbers, no allocation in the child). */
 struct jail_exec {
-	const char *root;			       /* the prepared root, a mount point */
-	uid_t uid;				       /* the slot's uid and gid */
+	const char *root; /* the prepared root, a mount point */
+	uid_t uid;	  /* the slot's uid and gid */
 	gid_t gid;
 	const char *cgroup_procs[JAIL_CGROUPS_MAX + 1]; /* cgroup.procs files to join, NULL-ended */
-	uint64_t fsize_bytes;			       /* RLIMIT_FSIZE */
-	unsigned nofile;			       /* RLIMIT_NOFILE */
-	int runnerd_pidfd;			       /* readable once runnerd has exited */
+	uint64_t fsize_bytes;				/* RLIMIT_FSIZE */
+	unsigned nofile;				/* RLIMIT_NOFILE */
+	int runnerd_pidfd;				/* readable once runnerd has exited */
 };
 
 /* Exit statuses of a child that could not enter its jail (before exec). */
@@ -53,10 +53,10 @@ enum {
 void jail_enter(const struct jail_exec *j);
 
 struct jail_config {
-	const char *dir;  /* runnerd's directory for prepared roots (created) */
-	uid_t uid_first;  /* slot N runs as uid_first + N, gid likewise */
-	unsigned slots;	  /* uids in the range: VMMs that may exist at once */
-	bool kvm;	  /* /dev/kvm in the roots */
+	const char *dir;   /* runnerd's directory for prepared roots (created) */
+	uid_t uid_first;   /* slot N runs as uid_first + N, gid likewise */
+	unsigned slots;	   /* uids in the range: VMMs that may exist at once */
+	bool kvm;	   /* /dev/kvm in the roots */
 	unsigned pids_max; /* per VMM */
 };
 

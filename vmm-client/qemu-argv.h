@@ -4,6 +4,8 @@
  * qemu_argv_build(), a pure function of struct qemu_machine. */
 #pragma once
 
+#include "cleanup.h"
+
 enum qemu_start {
 	/* Boot the kernel. RAM is mapped shared (share=on), so a later save
 	 * can leave it in its file. */
@@ -60,6 +62,7 @@ struct qemu_machine {
  * fd, ...), -ENOMEM. */
 int qemu_argv_build(const struct qemu_machine *m, char ***ret_argv);
 void qemu_argv_free(char **argv);
+DEFINE_CLEANUP(char **, qemu_argv_free)
 
 /* A canonical description of what the guest sees (accelerator, CPU, memory,
  * TCG buffer, machine type, kernel command line) for snapshot keys; no

@@ -7,89 +7,83 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include "stream.h"
+
 struct qmp_pending {
-	struct qmp_pending *next;
+	TAILQ_ENTRY(qmp_pending) link;
 	json_int_t id;
 	qmp_reply_cb cb;
 	void *userdata;
 };
 
 struct qmp {
-	struct bufferevent *bev; /* owned, owns the fd */
-	struct qmp_pending *head, *tail;
+	struct stream s;		   /* first: the object is the stream's (stream.h) */
+	TAILQ_HEAD(, qmp_pending) pending; /* in the order sent */
 	json_int_t next_id;
 	qmp_event_cb event_cb;
 	qmp_closed_cb closed_cb;
 	void *userdata;
-	int dispatching; /* > 0 while user callbacks may run */
-	bool dead;	 /* freed by the user during dispatch */
-	bool closed;
 };
+_Static_assert(offsetof(struct qmp, s) == 0, "a struct stream * is a struct qmp *");
 
-static void qmp_destroy(struct qmp *q)
+static void qmp_destroy(struct stream *s)
 {
-	while (q->head) {
-		struct qmp_pending *p = q->head;
-		q->head = p->next;
+	struct qmp *q = (struct qmp *)s;
+	struct qmp_pending *p;
+
+	while ((p = TAILQ_FIRST(&q->pending))) {
+		TAILQ_REMOVE(&q->pending, p, link);
 		free(p);
 	}
-	if (q->bev)
-		bufferevent_free(q->bev);
-	free(q);
 }
 
-/* Every pending command is answered with QMP_ERROR_FREED first, so its owner
- * can release what it gave as userdata; no command can be queued meanwhile. */
-void qmp_free(struct qmp *q)
+/* Answers every pending command with the error `why`, in the order sent,
+ * so each owner can release what it gave as userdata. The connection is
+ * closed or dead, so no command can be queued meanwhile; an owner that
+ * frees the connection from its callback answers the rest itself. */
+static void qmp_fail_pending(struct qmp *q, const char *why)
 {
-	if (!q || q->dead)
-		return;
-	q->dead = true;
-	q->event_cb = NULL;
-	q->closed_cb = NULL;
-	if (q->bev)
-		bufferevent_disable(q->bev, EV_READ | EV_WRITE);
-	q->dispatching++;
-	while (q->head) {
-		struct qmp_pending *p = q->head;
-		q->head = p->next;
-		if (!q->head)
-			q->tail = NULL;
+	struct qmp_pending *p;
+
+	while ((p = TAILQ_FIRST(&q->pending))) {
+		TAILQ_REMOVE(&q->pending, p, link);
 		if (p->cb)
-			p->cb(q, NULL, QMP_ERROR_FREED, p->userdata);
+			p->cb(q, NULL, why, p->userdata);
 		free(p);
 	}
-	q->dispatching--;
-	if (!q->dispatching)
-		qmp_destroy(q);
+}
+
+void qmp_free(struct qmp *q)
+{
+	if (!q || q->s.dead)
+		return;
+	q->event_cb = NULL;
+	q->closed_cb = NULL;
+	/* Dead from here on, but destroyed only once every pending command
+	 * is answered: each callback is handed q. */
+	stream_enter(&q->s);
+	stream_free(&q->s);
+	qmp_fail_pending(q, QMP_ERROR_FREED);
+	stream_leave(&q->s);
 }
 
 /* Fails every pending command, then tells the owner. */
 static void qmp_fail(struct qmp *q, const char *why)
 {
-	if (q->closed)
+	if (!stream_close(&q->s, EV_READ | EV_WRITE))
 		return;
-	q->closed = true;
-	bufferevent_disable(q->bev, EV_READ | EV_WRITE);
-	while (q->head && !q->dead) {
-		struct qmp_pending *p = q->head;
-		q->head = p->next;
-		if (!q->head)
-			q->tail = NULL;
-		if (p->cb)
-			p->cb(q, NULL, why, p->userdata);
-		free(p);
-	}
-	if (!q->dead && q->closed_cb)
+	qmp_fail_pending(q, why);
+	if (!q->s.dead && q->closed_cb)
 		q->closed_cb(q, why, q->userdata);
 }
 
@@ -113,22 +107,16 @@ static void qmp_dispatch_line(struct qmp *q, const char *line, size_t len)
 	}
 
 	json_t *id = json_object_get(msg, "id");
-	struct qmp_pending *p = q->head, *prev = NULL;
-	while (p && (!json_is_integer(id) || json_integer_value(id) != p->id)) {
-		prev = p;
-		p = p->next;
-	}
+	struct qmp_pending *p;
+	TAILQ_FOREACH(p, &q->pending, link)
+		if (json_is_integer(id) && json_integer_value(id) == p->id)
+			break;
 	if (!p) {
 		/* Not a command we are waiting for: we lost track. */
 		qmp_fail(q, "QMP: reply with an unexpected id");
 		return;
 	}
-	if (prev)
-		prev->next = p->next;
-	else
-		q->head = p->next;
-	if (q->tail == p)
-		q->tail = prev;
+	TAILQ_REMOVE(&q->pending, p, link);
 
 	json_t *ret = json_object_get(msg, "return");
 	json_t *err = json_object_get(msg, "error");
@@ -143,13 +131,11 @@ static void qmp_dispatch_line(struct qmp *q, const char *line, size_t len)
 	free(p);
 }
 
-static void qmp_read_cb(struct bufferevent *bev, void *arg)
+static void qmp_read(struct stream *s, struct evbuffer *in)
 {
-	struct qmp *q = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct qmp *q = (struct qmp *)s;
 
-	q->dispatching++;
-	while (!q->dead && !q->closed) {
+	while (stream_usable(s)) {
 		size_t len;
 		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
 		if (!line) {
@@ -163,49 +149,39 @@ static void qmp_read_cb(struct bufferevent *bev, void *arg)
 			qmp_dispatch_line(q, line, len);
 		free(line);
 	}
-	q->dispatching--;
-	if (q->dead && !q->dispatching)
-		qmp_destroy(q);
 }
 
-static void qmp_bev_event_cb(struct bufferevent *bev, short what, void *arg)
+static void qmp_stream_fail(struct stream *s, const char *why)
 {
-	struct qmp *q = arg;
-
-	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
-		return;
-	q->dispatching++;
-	qmp_fail(q, what & BEV_EVENT_EOF ? "QMP: connection closed" : "QMP: connection error");
-	q->dispatching--;
-	if (q->dead && !q->dispatching)
-		qmp_destroy(q);
+	qmp_fail((struct qmp *)s, why);
 }
+
+static const struct stream_ops qmp_stream_ops = {
+    .read = qmp_read,
+    .fail = qmp_stream_fail,
+    .destroy = qmp_destroy,
+    .eof_why = "QMP: connection closed",
+    .error_why = "QMP: connection error",
+};
 
 int qmp_new(struct event_base *base, int fd, qmp_event_cb event_cb, qmp_closed_cb closed_cb, void *userdata,
 	    struct qmp **ret)
 {
-	struct qmp *q = calloc(1, sizeof(*q));
-	if (!q) {
-		close(fd);
-		return -ENOMEM;
-	}
-	q->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!q->bev) {
-		close(fd);
-		free(q);
-		return -ENOMEM;
-	}
+	struct stream *s;
+	int r = stream_new(base, fd, &qmp_stream_ops, sizeof(struct qmp), &s);
+	if (r < 0)
+		return r;
+	struct qmp *q = (struct qmp *)s;
+	TAILQ_INIT(&q->pending);
 	q->event_cb = event_cb;
 	q->closed_cb = closed_cb;
 	q->userdata = userdata;
 	q->next_id = 1;
-	bufferevent_setcb(q->bev, qmp_read_cb, NULL, qmp_bev_event_cb, q);
-	bufferevent_enable(q->bev, EV_READ | EV_WRITE);
 
 	/* Capability negotiation is pipelined ahead of the first command. */
-	int r = qmp_execute(q, "qmp_capabilities", NULL, -1, NULL, NULL);
+	r = qmp_execute(q, "qmp_capabilities", NULL, -1, NULL, NULL);
 	if (r < 0) {
-		qmp_destroy(q);
+		stream_free(s);
 		return r;
 	}
 	*ret = q;
@@ -222,19 +198,19 @@ static int qmp_send_with_fd(struct qmp *q, const char *data, size_t len, int fd)
 	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 
-	if (evbuffer_get_length(bufferevent_get_output(q->bev)) > 0)
+	if (evbuffer_get_length(bufferevent_get_output(q->s.bev)) > 0)
 		return -EBUSY;
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
 
-	ssize_t n = sendmsg(bufferevent_getfd(q->bev), &mh, MSG_NOSIGNAL);
+	ssize_t n = sendmsg(bufferevent_getfd(q->s.bev), &mh, MSG_NOSIGNAL);
 	if (n < 0)
 		return -errno;
 	if ((size_t)n < len)
-		return evbuffer_add(bufferevent_get_output(q->bev), data + n, len - (size_t)n) < 0 ? -ENOMEM
-												   : 0;
+		return evbuffer_add(bufferevent_get_output(q->s.bev), data + n, len - (size_t)n) < 0 ? -ENOMEM
+												     : 0;
 	return 0;
 }
 
@@ -249,7 +225,7 @@ int qmp_execute(struct qmp *q, const char *command, json_t *args, int pass_fd, q
 		json_decref(args);
 		return -ENOMEM;
 	}
-	if (q->closed || q->dead) {
+	if (!stream_usable(&q->s)) {
 		json_decref(args);
 		return -ENOTCONN;
 	}
@@ -276,16 +252,12 @@ int qmp_execute(struct qmp *q, const char *command, json_t *args, int pass_fd, q
 	if (pass_fd >= 0)
 		r = qmp_send_with_fd(q, text, len + 1, pass_fd);
 	else
-		r = bufferevent_write(q->bev, text, len + 1) < 0 ? -ENOMEM : 0;
+		r = bufferevent_write(q->s.bev, text, len + 1) < 0 ? -ENOMEM : 0;
 	free(text);
 	if (r < 0) {
 		free(p);
 		return r;
 	}
-	if (q->tail)
-		q->tail->next = p;
-	else
-		q->head = p;
-	q->tail = p;
+	TAILQ_INSERT_TAIL(&q->pending, p, link);
 	return 0;
 }

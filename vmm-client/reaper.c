@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cleanup.h"
+#include "event-util.h"
 #include "spawn.h"
 
 #ifndef P_PIDFD
@@ -20,7 +22,8 @@
 #endif
 
 static unsigned vmm_live; /* spawned and not yet reaped */
-static struct vmm *dying; /* killed, waiting for the pidfd to say it exited */
+/* Killed, waiting for the pidfd to say it exited. */
+static TAILQ_HEAD(, vmm) dying = TAILQ_HEAD_INITIALIZER(dying);
 
 static void vmm_exit_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -49,6 +52,15 @@ int vmm_reaper_watch(struct vmm *v, struct event_base *base)
 	return 0;
 }
 
+/* Frees what is left of v once its process is reaped (or never was). */
+static void vmm_destroy(struct vmm *v)
+{
+	vmm_release_jail(v);
+	safe_event_free(v->exit_ev);
+	safe_close(v->pidfd);
+	free(v);
+}
+
 static void vmm_reaped_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct vmm *v = arg;
@@ -56,16 +68,9 @@ static void vmm_reaped_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (waitid(P_PIDFD, (id_t)v->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
 		return;
-	for (struct vmm **p = &dying; *p; p = &(*p)->next_dying)
-		if (*p == v) {
-			*p = v->next_dying;
-			break;
-		}
+	TAILQ_REMOVE(&dying, v, dying_link);
 	vmm_live--;
-	vmm_release_jail(v);
-	event_free(v->exit_ev);
-	close(v->pidfd);
-	free(v);
+	vmm_destroy(v);
 }
 
 void vmm_reaper_release(struct vmm *v)
@@ -77,33 +82,25 @@ void vmm_reaper_release(struct vmm *v)
 		event_assign(v->exit_ev, event_get_base(v->exit_ev), v->pidfd, EV_READ | EV_PERSIST,
 			     vmm_reaped_cb, v);
 		event_add(v->exit_ev, NULL);
-		v->next_dying = dying;
-		dying = v;
+		TAILQ_INSERT_TAIL(&dying, v, dying_link);
 		return;
 	}
 	if (v->pid > 0) {
 		vmm_kill_and_reap(v->pidfd);
 		vmm_live--;
 	}
-	vmm_release_jail(v);
-	if (v->exit_ev)
-		event_free(v->exit_ev);
-	if (v->pidfd >= 0)
-		close(v->pidfd);
-	free(v);
+	vmm_destroy(v);
 }
 
 void vmm_reap_all(void)
 {
-	while (dying) {
-		struct vmm *v = dying;
-		dying = v->next_dying;
+	struct vmm *v;
+
+	while ((v = TAILQ_FIRST(&dying))) {
+		TAILQ_REMOVE(&dying, v, dying_link);
 		vmm_kill_and_reap(v->pidfd);
 		vmm_live--;
-		vmm_release_jail(v);
-		event_free(v->exit_ev);
-		close(v->pidfd);
-		free(v);
+		vmm_destroy(v);
 	}
 }
 

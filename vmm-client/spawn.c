@@ -10,7 +10,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
 #include <stdint.h>
@@ -18,6 +17,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "time-util.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -98,7 +99,6 @@ int vmm_run_capture(const char *path, char *const *argv, int timeout_ms, const c
 		    size_t size)
 {
 	char *envp[] = {"PATH=/usr/bin:/bin", "LC_ALL=C", NULL};
-	struct timespec start, now;
 	size_t have = 0;
 	int pipefd[2], pidfd, found = 0;
 	pid_t pid;
@@ -120,10 +120,9 @@ int vmm_run_capture(const char *path, char *const *argv, int timeout_ms, const c
 		close(pipefd[0]);
 		return r;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	uint64_t start = now_ns();
 	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		long elapsed = (long)((now_ns() - start) / 1000000);
 		struct pollfd pfd = {.fd = pipefd[0], .events = POLLIN};
 		if (elapsed >= timeout_ms || poll(&pfd, 1, (int)(timeout_ms - elapsed)) <= 0)
 			break;

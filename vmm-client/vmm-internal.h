@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "channel.h"
 #include "jail.h"
@@ -15,7 +16,7 @@
 #include "vmm.h"
 
 struct vmm {
-	struct vmm *next_dying; /* on the reaper list after vmm_free() */
+	TAILQ_ENTRY(vmm) dying_link; /* on the reaper's dying list after vmm_free() */
 	char id[24];
 	enum vmm_state state; /* changed only by vmm_set_state() */
 	pid_t pid;

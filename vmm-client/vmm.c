@@ -134,33 +134,31 @@ void vmm_release_jail(struct vmm *v)
 static int vmm_start(struct vmm *v, struct event_base *base, const struct vmm_config *cfg,
 		     struct qemu_machine *m)
 {
-	int qmp_sp[2] = {-1, -1}, agent_sp[2] = {-1, -1}, console_fd = -1;
-	char **argv = NULL;
+	_cleanup_(vmm_freep) struct vmm *unstarted = v; /* freed on every failure */
+	_cleanup_close_pair_ int qmp_sp[2] = {-1, -1}, agent_sp[2] = {-1, -1};
+	_cleanup_close_ int console_fd = -1;
+	_cleanup_(qemu_argv_freep) char **argv = NULL;
 	char *envp[] = {"PATH=/usr/bin:/bin", "LC_ALL=C", NULL};
 	int r;
 
 	if (cfg->jail) {
 		r = vmm_jail_place(v, cfg, m);
 		if (r < 0)
-			goto fail;
+			return r;
 	}
 	if (cfg->console_path) {
 		console_fd = open(cfg->console_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-		if (console_fd < 0) {
-			r = -errno;
-			goto fail;
-		}
+		if (console_fd < 0)
+			return -errno;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp_sp) < 0 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, agent_sp) < 0) {
-		r = -errno;
-		goto fail;
-	}
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, agent_sp) < 0)
+		return -errno;
 	m->qmp_fd = qmp_sp[1];
 	m->agent_fd = agent_sp[1];
 	r = qemu_argv_build(m, &argv);
 	if (r < 0)
-		goto fail;
+		return r;
 
 	struct vmm_launch launch = {
 	    .path = m->qemu,
@@ -171,41 +169,23 @@ static int vmm_start(struct vmm *v, struct event_base *base, const struct vmm_co
 	    .jail = v->jail ? &v->place.exec : NULL,
 	};
 	r = vmm_spawn(&launch, &v->pid, &v->pidfd);
-	qemu_argv_free(argv);
-	argv = NULL;
-	if (console_fd >= 0)
-		close(console_fd);
-	console_fd = -1;
 	if (r < 0)
-		goto fail;
-	close(qmp_sp[1]);
-	close(agent_sp[1]);
-	qmp_sp[1] = agent_sp[1] = -1;
+		return r;
+	/* QEMU has its ends now. */
+	qmp_sp[1] = safe_close(qmp_sp[1]);
+	agent_sp[1] = safe_close(agent_sp[1]);
 
 	r = vmm_reaper_watch(v, base);
 	if (r < 0)
-		goto fail;
-	r = qmp_new(base, qmp_sp[0], vmm_qmp_event_cb, vmm_qmp_closed_cb, v, &v->qmp);
-	qmp_sp[0] = -1;
+		return r;
+	r = qmp_new(base, TAKE_FD(qmp_sp[0]), vmm_qmp_event_cb, vmm_qmp_closed_cb, v, &v->qmp);
 	if (r < 0)
-		goto fail;
-	r = channel_new(base, agent_sp[0], vmm_agent_frame_cb, vmm_agent_closed_cb, v, &v->chan);
-	agent_sp[0] = -1;
+		return r;
+	r = channel_new(base, TAKE_FD(agent_sp[0]), vmm_agent_frame_cb, vmm_agent_closed_cb, v, &v->chan);
 	if (r < 0)
-		goto fail;
+		return r;
+	TAKE_PTR(unstarted); /* started: the caller's */
 	return 0;
-fail:
-	qemu_argv_free(argv);
-	if (console_fd >= 0)
-		close(console_fd);
-	for (int i = 0; i < 2; i++) {
-		if (qmp_sp[i] >= 0)
-			close(qmp_sp[i]);
-		if (agent_sp[i] >= 0)
-			close(agent_sp[i]);
-	}
-	vmm_free(v);
-	return r;
 }
 
 int vmm_boot(struct event_base *base, const struct vmm_config *cfg, const char *ram_path,
@@ -230,18 +210,17 @@ int vmm_restore(struct event_base *base, const struct vmm_config *cfg, int ram_f
 {
 	struct qemu_machine m;
 	char state_path[64];
-	struct vmm *v = vmm_alloc(VMM_RESTORING, cbs, userdata);
-	if (!v)
-		return -ENOMEM;
+	struct vmm *v;
+	int r;
 
 	snprintf(state_path, sizeof(state_path), "/proc/self/fd/%d", state_memfd);
 	/* A new open file description: this clone's own offset. */
-	int state_fd = open(state_path, O_RDONLY | O_CLOEXEC);
-	if (state_fd < 0) {
-		int r = -errno;
-		vmm_free(v);
-		return r;
-	}
+	_cleanup_close_ int state_fd = open(state_path, O_RDONLY | O_CLOEXEC);
+	if (state_fd < 0)
+		return -errno;
+	v = vmm_alloc(VMM_RESTORING, cbs, userdata);
+	if (!v)
+		return -ENOMEM;
 	/* The memfd is write-sealed: QEMU maps it private (copy-on-write) and
 	 * cannot change the template for later clones. The state fd is an
 	 * inherited fd at the same number; QEMU 7.2 takes a numeric "fd:N"
@@ -250,15 +229,14 @@ int vmm_restore(struct event_base *base, const struct vmm_config *cfg, int ram_f
 	m.start = QEMU_START_RESTORE;
 	m.ram_fd = ram_fd;
 	m.state_fd = state_fd;
-	int r = vmm_start(v, base, cfg, &m);
-	if (r >= 0) {
-		r = vmm_migrate_incoming(v, state_fd);
-		if (r < 0)
-			vmm_free(v);
-	}
-	close(state_fd);
+	r = vmm_start(v, base, cfg, &m); /* frees v on failure */
 	if (r < 0)
 		return r;
+	r = vmm_migrate_incoming(v, state_fd);
+	if (r < 0) {
+		vmm_free(v);
+		return r;
+	}
 	*ret = v;
 	return 0;
 }

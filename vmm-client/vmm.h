@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cleanup.h"
 #include "proto.h"
 #include "qemu-argv.h"
 
@@ -21,6 +22,10 @@
  * agent's own path included, is translated again: 64 MB added ~25 ms to C
  * start-up here, 512 MB removed it. */
 #define VMM_DEFAULT_TB_SIZE_MB 512
+/* The rest of the machine a language gets unless it or the command line
+ * (vmm-options.h) says otherwise. */
+#define VMM_DEFAULT_QEMU      "/usr/bin/qemu-system-x86_64"
+#define VMM_DEFAULT_MEMORY_MB 512
 
 struct vmm_config {
 	const char *qemu;   /* borrowed: path of qemu-system-x86_64 */
@@ -81,6 +86,7 @@ pid_t vmm_pid(const struct vmm *vmm);
 /* SIGKILL, close everything, reap (the VMM is already dead when this
  * returns). Accepts NULL and VMMs in any state; safe inside callbacks. */
 void vmm_free(struct vmm *vmm);
+DEFINE_CLEANUP(struct vmm *, vmm_free)
 
 /* VMMs killed by vmm_free() are reaped asynchronously; this kills and reaps
  * every VMM still alive or dying, blocking. For shutdown. */

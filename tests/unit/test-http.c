@@ -26,6 +26,7 @@
 #include "api.h"
 #include "check.h"
 #include "http.h"
+#include "time-util.h"
 
 static char sock_path[108];
 
@@ -110,7 +111,7 @@ static int fake_execute(void *ctx, struct job_request *req, service_done_cb done
 	}
 	x->timer = evtimer_new(base, fake_timer_cb, x);
 	if (delay_ms > 0) {
-		struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
+		struct timeval tv = timeval_from_ms((uint64_t)delay_ms);
 		evtimer_add(x->timer, &tv);
 	}
 	return 0;
@@ -149,9 +150,7 @@ static void *server_thread(void *p)
 
 static double now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return now_ns() / 1e9;
 }
 
 static int client_connect(void)

@@ -1,7 +1,8 @@
 /* test-pool-logic.c: the pool's pure logic: the VM state machine's
- * transition table, how an agent result becomes a job status, the warm-up
- * job, the request destructor, and the timeouts and their scaling
- * (language definitions: test-language.c). */
+ * transition table, how a request becomes the agent's job, how an agent
+ * result becomes a job status, the warm-up job, the request destructor,
+ * and the timeouts and their scaling (language definitions:
+ * test-language.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,9 +171,50 @@ static void test_timeouts(void)
 	CHECK(pool_timeouts_hello_ms(&t, &lang) == 112500, "hello world: a longer run limit, scaled");
 }
 
+static void test_build(void)
+{
+	static const char def[] = "name = c\npackages = gcc\nfile = main.c\nhello = x\nhello_output = x\n"
+				  "compile = gcc -O2 -o {name} {file} -lm\nrun = ./{name} arg\n";
+	static const char interp[] =
+	    "name = sh\npackages = dash\nfile = main.sh\nhello = x\nhello_output = x\n"
+	    "run = sh {file}\n";
+	struct language *l = NULL, *sh = NULL;
+	char *err = NULL;
+	uint8_t entropy[RD_ENTROPY_MIN] = {0};
+	struct jobspec_scratch scratch;
+	struct job_file file;
+	struct job_request req;
+	struct jobspec_limits lim;
+	struct rd_job job;
+
+	CHECK(language_parse(def, strlen(def), &l, &err) == 0, "a compiled language");
+	jobspec_program("int main(void) { return 0; }", 5000, 30000, &file, &req, &lim);
+	CHECK(jobspec_build(&req, l, &lim, entropy, sizeof(entropy), &scratch, &job) == 0, "jobspec_build");
+	CHECK(job.compile_argc == 6 && strcmp(job.compile_argv[0], "gcc") == 0 &&
+		  strcmp(job.compile_argv[3], "main") == 0 && strcmp(job.compile_argv[4], "main.c") == 0 &&
+		  strcmp(job.compile_argv[5], "-lm") == 0 && !job.compile_argv[6],
+	      "compile argv with {name} and {file}, NULL-terminated");
+	CHECK(job.run_argc == 2 && strcmp(job.run_argv[0], "./main") == 0 &&
+		  strcmp(job.run_argv[1], "arg") == 0 && !job.run_argv[2],
+	      "run argv with {name}, NULL-terminated");
+	CHECK(job.n_files == 1 && strcmp(job.files[0].name, "main.c") == 0 && job.limits.wall_ms == 5000 &&
+		  job.limits.compile_wall_ms == 30000 && job.limits.pids == RD_DEFAULT_PIDS &&
+		  job.realtime_ns > 0,
+	      "files, limits and the clock");
+
+	CHECK(language_parse(interp, strlen(interp), &sh, &err) == 0, "an interpreted language");
+	CHECK(jobspec_build(&req, sh, &lim, entropy, sizeof(entropy), &scratch, &job) == 0 &&
+		  job.compile_argc == 0 && !job.compile_argv[0] && job.run_argc == 2 &&
+		  strcmp(job.run_argv[1], "main.sh") == 0,
+	      "no compile step: compile argc 0");
+	language_free(l);
+	language_free(sh);
+}
+
 int main(void)
 {
 	test_vm_state();
+	test_build();
 	test_result_status();
 	test_warm_up();
 	test_request_free();
