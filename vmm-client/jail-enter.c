@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/seccomp.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -65,6 +66,8 @@ static void lock_privileges(const struct jail_exec *j)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || poll(&runnerd, 1, 0) != 0 ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		_exit(JAIL_EXIT_PRIVS);
+	if (j->seccomp && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, j->seccomp) < 0)
+		_exit(JAIL_EXIT_SECCOMP);
 }
 
 void jail_enter(const struct jail_exec *j)

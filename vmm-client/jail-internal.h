@@ -39,12 +39,17 @@ struct jail {
 	unsigned next; /* where the search for a free slot starts */
 	int self_pidfd;
 	int lock_fd; /* flock on the uid range */
+	char lock_path[64];
+	struct sock_fprog seccomp;
 	/* Per slot: the cgroup.procs paths the child joins. */
 	char (*procs)[JAIL_CGROUPS_MAX][JAIL_PATH_MAX];
 };
 
 /* Formats *ret_error (when ret_error is not NULL) and returns r. */
 int jail_error(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* jail-seccomp.c: the allowlist as a BPF program (filter malloc'ed). */
+int jail_seccomp_build(struct sock_fprog *ret);
 
 /* jail-root.c */
 int jail_root_get(struct jail *j, const char *kernel, const char *image, const char **ret, char **ret_error);

@@ -68,9 +68,9 @@ int jail_new(const struct jail_config *cfg, struct jail **ret, char **ret_error,
 	}
 	/* Two runnerds with one uid range would give two VMMs one uid: the
 	 * range is locked for as long as runnerd lives. */
-	char lock[96];
-	snprintf(lock, sizeof(lock), "/run/lock/runnerd-jail-uids-%u.lock", (unsigned)cfg->uid_first);
-	j->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	snprintf(j->lock_path, sizeof(j->lock_path), "/run/lock/runnerd-jail-uids-%u.lock",
+		 (unsigned)cfg->uid_first);
+	j->lock_fd = open(j->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (j->lock_fd < 0 || flock(j->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		int r = jail_error(ret_error, -errno,
 				   "jail uids from %u: %s (another runnerd uses them? give --jail-uids)",
@@ -81,6 +81,12 @@ int jail_new(const struct jail_config *cfg, struct jail **ret, char **ret_error,
 	j->self_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	if (j->self_pidfd < 0) {
 		int r = jail_error(ret_error, -errno, "jail: pidfd of runnerd: %s", strerror(errno));
+		jail_free(j);
+		return r;
+	}
+	int r = jail_seccomp_build(&j->seccomp);
+	if (r < 0) {
+		r = jail_error(ret_error, r, "jail: seccomp allowlist: %s", strerror(-r));
 		jail_free(j);
 		return r;
 	}
@@ -97,9 +103,12 @@ void jail_free(struct jail *j)
 	jail_cgroups_free(&j->cg, j->cfg.slots);
 	if (j->self_pidfd >= 0)
 		close(j->self_pidfd);
-	if (j->lock_fd >= 0)
+	if (j->lock_fd >= 0) {
+		unlink(j->lock_path); /* still ours: we hold the lock */
 		close(j->lock_fd);
+	}
 	rmdir(j->dir);
+	free(j->seccomp.filter);
 	free(j->used);
 	free(j->procs);
 	free(j);
@@ -141,6 +150,7 @@ int jail_place_take(struct jail *j, const char *kernel, const char *image, unsig
 		    .fsize_bytes = (uint64_t)memory_mb << 20,
 		    .nofile = 1024,
 		    .runnerd_pidfd = j->self_pidfd,
+		    .seccomp = &j->seccomp,
 		},
 	};
 	for (unsigned i = 0; i < j->cg.n; i++)

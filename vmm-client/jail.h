@@ -11,16 +11,18 @@
  *   2. mount namespace private; a fresh /proc of the new pid namespace;
  *      pivot_root into the prepared root; the old root detached
  *   3. rlimits: file size, open files, core size 0
- *   4. every fd closed but the inherited ones
- *   5. no supplementary groups; the slot's gid and uid
- *   6. PR_SET_PDEATHSIG again (a uid change clears it), then a check that
+ *   4. no supplementary groups; the slot's gid and uid
+ *   5. PR_SET_PDEATHSIG again (a uid change clears it), then a check that
  *      runnerd is still alive
- *   7. NO_NEW_PRIVS
+ *   6. NO_NEW_PRIVS
+ *   7. the seccomp allowlist (jail-seccomp.c)
  *
+ * then spawn.c closes every fd but the inherited ones and execs QEMU.
  * The new pid, net, ipc and uts namespaces come with the clone3() itself
  * (spawn.c). QEMU's own -sandbox filter comes on top. */
 #pragma once
 
+#include <linux/filter.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -37,6 +39,7 @@ struct jail_exec {
 	uint64_t fsize_bytes;				/* RLIMIT_FSIZE */
 	unsigned nofile;				/* RLIMIT_NOFILE */
 	int runnerd_pidfd;				/* readable once runnerd has exited */
+	const struct sock_fprog *seccomp;		/* the allowlist (jail-seccomp.c) */
 };
 
 /* Exit statuses of a child that could not enter its jail (before exec). */
@@ -46,6 +49,7 @@ enum {
 	JAIL_EXIT_LIMITS = 122,
 	JAIL_EXIT_IDS = 123,
 	JAIL_EXIT_PRIVS = 124,
+	JAIL_EXIT_SECCOMP = 125,
 };
 
 /* In the child, after clone3() with the new namespaces. Returns only on

@@ -6,14 +6,23 @@ not runnerd's and not another VMM's; no supplementary groups; NoNewPrivs 1
 and a seccomp filter (Seccomp 2); mount, pid, network, ipc and uts
 namespaces other than runnerd's; a root that holds only what QEMU needs (no
 cache, no /etc, no runnerd socket); and a cgroup of its own in the memory,
-pids and cpu hierarchies with limits set. The runs still work."""
+pids and cpu hierarchies with limits set. The runs still work.
+
+Then a stand-in VMM (jail-probe.c), started by jail-launch through the same
+jail functions runnerd uses for QEMU, tries what a VMM taken over by its
+guest would: open host files, the cache, runnerd's socket and other
+processes; ptrace, signal, process_vm_readv or pidfd_getfd another process;
+open an AF_INET socket; load a module; write the template memfd; exceed its
+memory and pids limits. Each attempt must fail."""
 import json
 import os
+import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import assert_normal, wait_for  # noqa: E402
-from harness import SLOW, Checks, Daemon, log, qemu_pids_of  # noqa: E402
+from harness import BUILD, CACHE, SLOW, Checks, Daemon, jail_uids, log, qemu_pids_of  # noqa: E402
 
 NAMESPACES = ("mnt", "pid", "net", "ipc", "uts")
 ROOT_ENTRIES = {"bin", "dev", "lib", "lib64", "proc", "sbin", "usr", "vm"}
@@ -105,10 +114,28 @@ def check_jailed_pools():
         assert_normal(d)
 
 
+def check_stand_in_vmm():
+    state = tempfile.mkdtemp(prefix="runnerd-jail-")
+    first = jail_uids().split(":")[0]
+    probe = os.path.join(BUILD, "tests", "jail-probe")
+    launch = os.path.join(BUILD, "tests", "jail-launch")
+    p = subprocess.run([launch, probe, state, first, CACHE, "/run/runnerd/runnerd.sock"], capture_output=True,
+                       text=True, timeout=60 * SLOW)
+    os.rmdir(state)
+    lines = p.stdout.splitlines()
+    for line in lines:
+        log(line)
+    bad = [line for line in lines if not line.startswith("ok ")]
+    assert p.returncode == 0 and not bad and len(lines) >= 17, "exit %d: %s %s" % (p.returncode, bad,
+                                                                                   p.stderr[-500:])
+
+
 def main():
     c = Checks()
     c.run("31 every VMM is jailed: own uid, no privileges, seccomp, namespaces, root and cgroup",
           check_jailed_pools)
+    c.run("31 a stand-in VMM in the same jail cannot reach the host, other processes, the network, the kernel "
+          "or the template, nor exceed its limits", check_stand_in_vmm)
     c.exit()
 
 
