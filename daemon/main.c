@@ -73,17 +73,9 @@ struct options {
 	const char *socket;
 	mode_t socket_mode;
 	const char *state_dir;
-	const char *cache_dir;
-	const char *accel;
-	const char *kernel;
-	const char *images;
-	const char *languages;
-	const char *only;
-	const char *console_dir;
-	const char *qemu;
-	unsigned pool_min, pool_max, idle_s, max_vms, max_builds, queue_max, memory_mb, tb_size_mb;
-	double slowdown;
-	bool warm_clones;
+	const char *accel; /* as given: kvm, tcg or auto (rc.accel: as resolved) */
+	/* Options that go to the runner as they are: paths, pool sizes, limits. */
+	struct runner_config rc;
 	bool jail;
 	unsigned jail_uid_first, jail_uids;
 };
@@ -114,23 +106,23 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    OPTION("socket", OPT_STRING, &o->socket),
 	    OPTION("socket-mode", OPT_UINT, &o->socket_mode, .max = 0777, .base = 8),
 	    OPTION("state-dir", OPT_STRING, &o->state_dir),
-	    OPTION("cache-dir", OPT_STRING, &o->cache_dir),
-	    OPTION("kernel", OPT_STRING, &o->kernel),
-	    OPTION("images", OPT_STRING, &o->images),
-	    OPTION("languages", OPT_STRING, &o->languages),
-	    OPTION("only", OPT_STRING, &o->only),
-	    VMM_MACHINE_OPTIONS(&o->qemu, &o->accel, &o->memory_mb, &o->tb_size_mb),
+	    OPTION("cache-dir", OPT_STRING, &o->rc.cache_dir),
+	    OPTION("kernel", OPT_STRING, &o->rc.kernel),
+	    OPTION("images", OPT_STRING, &o->rc.images_dir),
+	    OPTION("languages", OPT_STRING, &o->rc.languages_dir),
+	    OPTION("only", OPT_STRING, &o->rc.only),
+	    VMM_MACHINE_OPTIONS(&o->rc.qemu, &o->accel, &o->rc.memory_mb, &o->rc.tb_size_mb),
 	    /* both ends of the pool at once */
-	    OPTION("pool-size", OPT_UINT, &o->pool_min, .min = 1, .max = 256, .key = O_POOL_SIZE),
-	    OPTION("pool-min", OPT_UINT, &o->pool_min, .max = 256),
-	    OPTION("pool-max", OPT_UINT, &o->pool_max, .max = 256),
-	    OPTION("pool-idle-s", OPT_UINT, &o->idle_s, .min = 1, .max = 86400),
-	    OPTION("max-vms", OPT_UINT, &o->max_vms, .min = 1, .max = 4096),
-	    OPTION("max-template-builds", OPT_UINT, &o->max_builds, .min = 1, .max = 64),
-	    OPTION("queue-max", OPT_UINT, &o->queue_max, .max = 100000),
-	    OPTION("guest-console", OPT_STRING, &o->console_dir),
-	    OPTION("slowdown", OPT_DOUBLE, &o->slowdown),
-	    OPTION("no-warm-clones", OPT_FALSE, &o->warm_clones),
+	    OPTION("pool-size", OPT_UINT, &o->rc.pool_min, .min = 1, .max = 256, .key = O_POOL_SIZE),
+	    OPTION("pool-min", OPT_UINT, &o->rc.pool_min, .max = 256),
+	    OPTION("pool-max", OPT_UINT, &o->rc.pool_max, .max = 256),
+	    OPTION("pool-idle-s", OPT_UINT, &o->rc.idle_s, .min = 1, .max = 86400),
+	    OPTION("max-vms", OPT_UINT, &o->rc.max_vms, .min = 1, .max = 4096),
+	    OPTION("max-template-builds", OPT_UINT, &o->rc.max_builds, .min = 1, .max = 64),
+	    OPTION("queue-max", OPT_UINT, &o->rc.queue_max, .max = 100000),
+	    OPTION("guest-console", OPT_STRING, &o->rc.console_dir),
+	    OPTION("slowdown", OPT_DOUBLE, &o->rc.slowdown),
+	    OPTION("no-warm-clones", OPT_FALSE, &o->rc.warm_clones),
 	    OPTION("no-jail", OPT_FALSE, &o->jail),
 	    OPTION("jail-uids", OPT_STRING, &jail_uids, .key = O_JAIL_UIDS),
 	    OPTION("verbose", OPT_KEY, NULL, .key = 'v'),
@@ -145,27 +137,30 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    .socket = "/run/runnerd/runnerd.sock",
 	    .socket_mode = 0660,
 	    .state_dir = "/run/runnerd",
-	    .cache_dir = env_cache && *env_cache ? env_cache : "/var/cache/runnerd",
 	    .accel = "auto",
-	    .qemu = VMM_DEFAULT_QEMU,
-	    .pool_min = 0,
-	    .pool_max = 4,
-	    .idle_s = 60,
-	    .max_vms = 32,
-	    .max_builds = 2,
-	    .queue_max = 64,
-	    .memory_mb = VMM_DEFAULT_MEMORY_MB,
-	    .tb_size_mb = VMM_DEFAULT_TB_SIZE_MB,
-	    .warm_clones = true,
+	    .rc =
+		{
+		    .cache_dir = env_cache && *env_cache ? env_cache : "/var/cache/runnerd",
+		    .qemu = VMM_DEFAULT_QEMU,
+		    .pool_min = 0,
+		    .pool_max = 4,
+		    .idle_s = 60,
+		    .max_vms = 32,
+		    .max_builds = 2,
+		    .queue_max = 64,
+		    .memory_mb = VMM_DEFAULT_MEMORY_MB,
+		    .tb_size_mb = VMM_DEFAULT_TB_SIZE_MB,
+		    .warm_clones = true,
+		    .slowdown = env_slow ? strtod(env_slow, NULL) : 1.0,
+		},
 	    .jail = true,
 	    .jail_uid_first = 1879048192,
 	    .jail_uids = 4096,
-	    .slowdown = env_slow ? strtod(env_slow, NULL) : 1.0,
 	};
 	while ((c = opt_next(argc, argv, "hv", opts, &opt)) != -1) {
 		switch (c) {
 		case O_POOL_SIZE:
-			o->pool_max = o->pool_min;
+			o->rc.pool_max = o->rc.pool_min;
 			break;
 		case O_JAIL_UIDS:
 			if (parse_jail_uids(jail_uids, o) < 0) {
@@ -195,13 +190,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "runnerd: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (o->pool_max < o->pool_min) {
-		fprintf(stderr, "runnerd: --pool-max (%u) is below --pool-min (%u)\n", o->pool_max,
-			o->pool_min);
+	if (o->rc.pool_max < o->rc.pool_min) {
+		fprintf(stderr, "runnerd: --pool-max (%u) is below --pool-min (%u)\n", o->rc.pool_max,
+			o->rc.pool_min);
 		return -EINVAL;
 	}
-	if (!(o->slowdown >= 1.0 && o->slowdown <= 100.0))
-		o->slowdown = 1.0;
+	if (!(o->rc.slowdown >= 1.0 && o->rc.slowdown <= 100.0))
+		o->rc.slowdown = 1.0;
 	return 0;
 }
 
@@ -230,26 +225,27 @@ int main(int argc, char **argv)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
 
-	snprintf(kernel, sizeof(kernel), "%s/kernel/vmlinux", o.cache_dir);
-	snprintf(images, sizeof(images), "%s/images", o.cache_dir);
+	snprintf(kernel, sizeof(kernel), "%s/kernel/vmlinux", o.rc.cache_dir);
+	snprintf(images, sizeof(images), "%s/images", o.rc.cache_dir);
 	snprintf(languages, sizeof(languages), "%s/languages", RUNNERD_DATADIR);
 	if (access(languages, R_OK) < 0)
 		snprintf(languages, sizeof(languages), "%s/tools/languages", RUNNERD_SOURCE_ROOT);
-	if (!o.kernel)
-		o.kernel = kernel;
-	if (!o.images)
-		o.images = images;
-	if (!o.languages)
-		o.languages = languages;
+	if (!o.rc.kernel)
+		o.rc.kernel = kernel;
+	if (!o.rc.images_dir)
+		o.rc.images_dir = images;
+	if (!o.rc.languages_dir)
+		o.rc.languages_dir = languages;
 
-	const char *paths[] = {o.socket, o.state_dir, o.cache_dir, o.kernel, o.images, o.languages, o.qemu};
+	const char *paths[] = {o.socket,	o.state_dir,	    o.rc.cache_dir, o.rc.kernel,
+			       o.rc.images_dir, o.rc.languages_dir, o.rc.qemu};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 		if (strlen(paths[i]) >= 1024 || paths[i][0] != '/') {
 			log_error("path '%s' must be absolute and shorter than 1024 bytes", paths[i]);
 			return 2;
 		}
-	if (access(o.kernel, R_OK) < 0) {
-		log_error("guest kernel %s: %s (build it with tools/build-kernel)", o.kernel,
+	if (access(o.rc.kernel, R_OK) < 0) {
+		log_error("guest kernel %s: %s (build it with tools/build-kernel)", o.rc.kernel,
 			  strerror(errno));
 		return 1;
 	}
@@ -260,15 +256,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	r = accel_resolve(o.accel, o.qemu, o.kernel, &accel, &reason);
+	r = accel_resolve(o.accel, o.rc.qemu, o.rc.kernel, &accel, &reason);
 	if (r < 0) {
 		log_error("accelerator %s unusable: %s", o.accel, reason ? reason : strerror(-r));
 		goto out;
 	}
 	if (reason)
 		log_warn("%s", reason);
-	log_info("accelerator: %s, pools of %u..%u clones, at most %u VMs, slowdown %.1f", accel, o.pool_min,
-		 o.pool_max, o.max_vms, o.slowdown);
+	log_info("accelerator: %s, pools of %u..%u clones, at most %u VMs, slowdown %.1f", accel,
+		 o.rc.pool_min, o.rc.pool_max, o.rc.max_vms, o.rc.slowdown);
 
 	if (o.jail) {
 		char dir[1100];
@@ -296,30 +292,11 @@ int main(int argc, char **argv)
 	base = event_base_new();
 	if (!base)
 		goto out;
-	struct runner_config rc = {
-	    .jail = jail,
-	    .languages_dir = o.languages,
-	    .images_dir = o.images,
-	    .kernel = o.kernel,
-	    .cache_dir = o.cache_dir,
-	    .qemu = o.qemu,
-	    .accel = accel,
-	    .accel_warning = reason,
-	    .only = o.only,
-	    .console_dir = o.console_dir,
-	    .pool_min = o.pool_min,
-	    .pool_max = o.pool_max,
-	    .max_vms = o.max_vms,
-	    .max_builds = o.max_builds,
-	    .idle_s = o.idle_s,
-	    .queue_max = o.queue_max,
-	    .memory_mb = o.memory_mb,
-	    .tb_size_mb = o.tb_size_mb,
-	    .tsc_khz = vmm_host_tsc_khz(),
-	    .slowdown = o.slowdown,
-	    .warm_clones = o.warm_clones,
-	};
-	r = runner_new(base, &rc, &runner, &error);
+	o.rc.accel = accel;
+	o.rc.accel_warning = reason;
+	o.rc.jail = jail;
+	o.rc.tsc_khz = vmm_host_tsc_khz();
+	r = runner_new(base, &o.rc, &runner, &error);
 	if (r < 0) {
 		log_error("%s", error ? error : strerror(-r));
 		goto out;

@@ -196,13 +196,9 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 		    .queue_max = cfg->queue_max,
 		    .timeouts = r->timeouts,
 		    .warm_clones = cfg->warm_clones,
-		    .compile_wall_ms = compile_ms,
-		    .compile_cpu_ms = compile_ms,
-		    .pids = RD_DEFAULT_PIDS,
-		    .fsize_kb = RD_DEFAULT_FSIZE_KB,
-		    .tmpfs_kb = RD_DEFAULT_TMPFS_KB,
 		    .notify = pool_notify_cb,
 		};
+		jobspec_limits_default(&pc.limits, compile_ms);
 		rc = pool_new(base, &pc, &r->pools[i]);
 		if (rc < 0)
 			return err_setf(ret_error, rc, "pool for %s: %s", r->langs[i]->name, strerror(-rc));

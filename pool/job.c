@@ -35,21 +35,9 @@ void job_result_free(struct job_result *res)
 
 const char *job_status_to_string(enum job_status s)
 {
-	switch (s) {
-	case JOB_OK:
-		return "ok";
-	case JOB_COMPILE_ERROR:
-		return "compile_error";
-	case JOB_TIMEOUT:
-		return "timeout";
-	case JOB_COMPILE_TIMEOUT:
-		return "compile_timeout";
-	case JOB_MEMORY_LIMIT:
-		return "memory_limit";
-	case JOB_SANDBOX_ERROR:
-		return "sandbox_error";
-	case JOB_CANCELLED:
-		return "cancelled";
-	}
-	return "unknown";
+	static const char *const names[] = {"ok",	    "compile_error", "timeout",	 "compile_timeout",
+					    "memory_limit", "sandbox_error", "cancelled"};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == JOB_CANCELLED + 1,
+		       "a name for each status, in the enum's order");
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) && names[s] ? names[s] : "unknown";
 }

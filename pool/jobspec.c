@@ -76,6 +76,11 @@ void jobspec_program(const char *code, uint32_t run_ms, uint32_t compile_ms, str
 	    .memory_kb = RD_DEFAULT_MEMORY_KB,
 	    .output_bytes = RD_DEFAULT_OUTPUT_BYTES,
 	};
+	jobspec_limits_default(lim, compile_ms);
+}
+
+void jobspec_limits_default(struct jobspec_limits *lim, uint32_t compile_ms)
+{
 	*lim = (struct jobspec_limits){
 	    .compile_wall_ms = compile_ms,
 	    .compile_cpu_ms = compile_ms,

@@ -11,10 +11,9 @@
 #include "proto.h"
 #include "vmm.h"
 
-/* Guest limits runnerd applies besides the client's. runner.c gives every
- * pool the agent's defaults for pids, file size and tmpfs (RD_DEFAULT_* in
- * guest.h), and so does jobspec_program() for the template's hello world
- * and bench/vmbench. */
+/* Guest limits runnerd applies besides the client's: a pool's
+ * (pool_config.limits), set by jobspec_limits_default() for every pool, the
+ * template's hello world and bench/vmbench alike. */
 struct jobspec_limits {
 	uint32_t compile_wall_ms;
 	uint32_t compile_cpu_ms;
@@ -22,6 +21,10 @@ struct jobspec_limits {
 	uint32_t fsize_kb;
 	uint32_t tmpfs_kb;
 };
+
+/* The compile limits given, and the agent's defaults (RD_DEFAULT_* in
+ * guest.h) for pids, file size and tmpfs. */
+void jobspec_limits_default(struct jobspec_limits *lim, uint32_t compile_ms);
 
 /* Where a job's derived strings live while it is encoded: the program's
  * file name and the compile and run argv with {file} and {name} filled in. */

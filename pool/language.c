@@ -28,30 +28,6 @@ static void cmd_free(struct language_cmd *c)
 		free(*p);
 }
 
-void language_free(struct language *l)
-{
-	if (!l)
-		return;
-	free(l->name);
-	for (char **p = l->aliases; *p; p++)
-		free(*p);
-	free(l->image);
-	free(l->file);
-	if (l->file_from)
-		regfree(&l->file_re);
-	free(l->file_from);
-	cmd_free(&l->compile);
-	cmd_free(&l->run);
-	free(l->hello);
-	free(l->hello_output);
-	free(l->packages);
-	free(l->version_cmd);
-	free(l->setup);
-	free(l->boot);
-	free(l->version);
-	free(l);
-}
-
 /* -EINVAL, and a message that names the line of the .lang file. */
 #define fail(ret_error, line, fmt, ...) err_setf(ret_error, -EINVAL, "line %u: " fmt, (line), ##__VA_ARGS__)
 
@@ -160,6 +136,36 @@ static const struct key keys[] = {
 };
 #undef F
 
+/* Frees what the keys table says each key holds, and what is not a key
+ * (the compiled file_from pattern, the version from the image). */
+void language_free(struct language *l)
+{
+	if (!l)
+		return;
+	if (l->file_re_compiled)
+		regfree(&l->file_re);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		void *field = (char *)l + keys[i].offset;
+		switch (keys[i].kind) {
+		case K_STRING:
+		case K_ESCAPED:
+			free(*(char **)field);
+			break;
+		case K_WORDS:
+			for (char **p = field; *p; p++)
+				free(*p);
+			break;
+		case K_CMD:
+			cmd_free(field);
+			break;
+		case K_UINT:
+			break;
+		}
+	}
+	free(l->version);
+	free(l);
+}
+
 static int set_key(struct language *l, const struct key *k, const char *value, bool *seen, char **ret_error,
 		   unsigned line)
 {
@@ -224,10 +230,9 @@ static int check(struct language *l, char **ret_error, unsigned lineno)
 		if (r != 0) {
 			char why[128];
 			regerror(r, &l->file_re, why, sizeof(why));
-			free(l->file_from); /* nothing to regfree() */
-			l->file_from = NULL;
 			return fail(ret_error, lineno, "file_from: %s", why);
 		}
+		l->file_re_compiled = true;
 		if (l->file_re.re_nsub == 0)
 			return fail(ret_error, lineno, "file_from needs a (group) that captures the name");
 	}

@@ -32,7 +32,8 @@ struct language {
 	char *image;				 /* owned: image name (default: name) */
 	char *file;				 /* owned: the program's default file name */
 	char *file_from;			 /* owned, may be NULL: ERE naming the file */
-	regex_t file_re;			 /* compiled file_from, if set */
+	regex_t file_re;			 /* compiled file_from, if file_re_compiled */
+	bool file_re_compiled;			 /* only then may it be regfree()d */
 	struct language_cmd compile;		 /* argv[0] NULL: interpreted */
 	struct language_cmd run;
 	char *hello;	    /* owned: hello-world source (\n unescaped) */

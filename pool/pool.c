@@ -396,15 +396,9 @@ static void vm_resumed_cb(struct vmm *vmm, const char *error, void *arg)
 static int vm_send_job(struct vm *vm, struct pool_job *job)
 {
 	struct pool *p = vm->pool;
-	struct jobspec_limits lim = {
-	    .compile_wall_ms = p->cfg.compile_wall_ms,
-	    .compile_cpu_ms = p->cfg.compile_cpu_ms,
-	    .pids = p->cfg.pids,
-	    .fsize_kb = p->cfg.fsize_kb,
-	    .tmpfs_kb = p->cfg.tmpfs_kb,
-	};
+
 	job->t_sent = now_ns();
-	return jobspec_send(vm->vmm, &job->req, p->cfg.lang, &lim);
+	return jobspec_send(vm->vmm, &job->req, p->cfg.lang, &p->cfg.limits);
 }
 
 static void pool_lease(struct pool *p, struct vm *vm, struct pool_job *job)
@@ -416,7 +410,8 @@ static void pool_lease(struct pool *p, struct vm *vm, struct pool_job *job)
 	evtimer_del(job->queue_timer);
 	/* The agent enforces the limits; this deadline, armed from the lease
 	 * on, is the backstop for a VMM or guest that stops cooperating. */
-	uint64_t ms = job->req.timeout_ms + (language_compiled(p->cfg.lang) ? p->cfg.compile_wall_ms : 0);
+	uint64_t ms =
+	    job->req.timeout_ms + (language_compiled(p->cfg.lang) ? p->cfg.limits.compile_wall_ms : 0);
 	vm_arm_timer(vm, ms + p->cfg.timeouts.deadline_slack_ms);
 	if (vmm_resume(vm->vmm, vm_resumed_cb, vm) < 0) {
 		job_fail(job, JOB_SANDBOX_ERROR, "could not resume the VM");
@@ -535,7 +530,7 @@ static int pool_prepare_template(struct pool *p, bool force_rebuild)
 	    .qemu_version = p->cfg.qemu_version,
 	    .boot_timeout_ms = p->cfg.timeouts.template_boot_ms,
 	    .warm_timeout_ms = pool_timeouts_hello_ms(&p->cfg.timeouts, p->cfg.lang),
-	    .compile_timeout_ms = p->cfg.compile_wall_ms,
+	    .compile_timeout_ms = p->cfg.limits.compile_wall_ms,
 	    .memory_kb = p->cfg.lang->job_memory_mb * 1024u,
 	    .force_rebuild = force_rebuild,
 	};
@@ -746,17 +741,12 @@ const struct language *pool_language(const struct pool *p)
 
 const char *pool_status_to_string(enum pool_status s)
 {
-	switch (s) {
-	case POOL_WAITING:
-		return "waiting";
-	case POOL_STARTING:
-		return "building";
-	case POOL_SERVING:
-		return "serving";
-	case POOL_FAILED:
-		return "failed";
-	}
-	return "unknown";
+	/* POOL_STARTING is "building": its template is being loaded or built. */
+	static const char *const names[] = {[POOL_WAITING] = "waiting",
+					    [POOL_STARTING] = "building",
+					    [POOL_SERVING] = "serving",
+					    [POOL_FAILED] = "failed"};
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) && names[s] ? names[s] : "unknown";
 }
 
 double pool_template_ms(const struct pool *p)

@@ -15,6 +15,7 @@
 
 #include "cleanup.h"
 #include "job.h"
+#include "jobspec.h"
 #include "language.h"
 #include "timeouts.h"
 #include "vmm.h"
@@ -46,11 +47,8 @@ struct pool_config {
 	/* How long to wait for what, and when to stop trying: filled by
 	 * pool_timeouts_init(), the slowdown applied. */
 	struct pool_timeouts timeouts;
-	uint32_t compile_wall_ms;
-	uint32_t compile_cpu_ms;
-	uint32_t pids;
-	uint32_t fsize_kb;
-	uint32_t tmpfs_kb;
+	/* Every job's compile limits and guest bounds besides the client's. */
+	struct jobspec_limits limits;
 	/* Called for operator-worthy events (template ready, restore failed);
 	 * the daemon decides how to log them. */
 	void (*notify)(struct pool *pool, int level, const char *msg, void *userdata);

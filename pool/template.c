@@ -465,17 +465,18 @@ static int template_start_build(struct template_build *b)
 int template_prepare(struct event_base *base, const struct template_spec *spec, template_done_cb cb,
 		     void *userdata, struct template_build **ret)
 {
-	struct template_build *b = calloc(1, sizeof(*b));
+	struct template_build *b = malloc(sizeof(*b));
 	char snapdir[4200], name[300];
 	int r;
 
 	if (!b)
 		return -ENOMEM;
-	b->base = base;
-	b->spec = *spec;
-	b->cb = cb;
-	b->userdata = userdata;
-	b->state_fd = -1;
+	*b = (struct template_build){.state = TEMPLATE_KEYED,
+				     .base = base,
+				     .spec = *spec,
+				     .cb = cb,
+				     .userdata = userdata,
+				     .state_fd = -1};
 	b->timer = evtimer_new(base, timeout_cb, b);
 	if (!b->timer) {
 		free(b);

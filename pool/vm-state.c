@@ -15,8 +15,7 @@ static const unsigned vm_moves[] = {
 
 static const char *const vm_state_names[] = {
     [VM_RESTORING] = "restoring", [VM_WARMING] = "warming", [VM_READY] = "ready",
-    [VM_LEASED] = "leased",	  [VM_RUNNING] = "running", [VM_DISCARDED] = "discarded",
-};
+    [VM_LEASED] = "leased",	  [VM_RUNNING] = "running", [VM_DISCARDED] = "discarded"};
 
 bool vm_state_transition_valid(enum vm_state from, enum vm_state to)
 {

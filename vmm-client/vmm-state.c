@@ -17,16 +17,10 @@ static const unsigned vmm_moves[] = {
     [VMM_DYING] = 0,
 };
 
-static const char *const vmm_state_names[] = {
-    [VMM_BOOTING] = "booting",
-    [VMM_RESTORING] = "restoring",
-    [VMM_IDLE] = "idle",
-    [VMM_JOB_SENT] = "job-sent",
-    [VMM_JOB_RUNNING] = "job-running",
-    [VMM_SAVING] = "saving",
-    [VMM_FAILED] = "failed",
-    [VMM_DYING] = "dying",
-};
+static const char *const vmm_state_names[] = {"booting",     "restoring", "idle",   "job-sent",
+					      "job-running", "saving",	  "failed", "dying"};
+_Static_assert(sizeof(vmm_state_names) / sizeof(vmm_state_names[0]) == VMM_DYING + 1,
+	       "a name for each state, in the enum's order");
 
 bool vmm_state_transition_valid(enum vmm_state from, enum vmm_state to)
 {

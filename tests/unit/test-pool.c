@@ -185,9 +185,7 @@ static void fx_init(struct fx *f, const char *cache)
 	    .max_restoring = 2,
 	    .queue_max = 8,
 	    .warm_clones = false,
-	    .pids = 64,
-	    .fsize_kb = 1024,
-	    .tmpfs_kb = 1024,
+	    .limits = {.pids = 64, .fsize_kb = 1024, .tmpfs_kb = 1024},
 	};
 	pool_timeouts_init(&f->cfg.timeouts, 1);
 	f->set_cfg = (struct pool_set_config){.max_vms = 32, .max_builds = 1};
