@@ -2,8 +2,8 @@
 """test-jail.py: every VMM runnerd starts is jailed (docs/security.md, "The
 jail", row 31). With pools of two languages running, each QEMU process is
 read from the host's /proc and must have: a uid and gid that are not root,
-not runnerd's and not another VMM's; no supplementary groups; NoNewPrivs 1
-and a seccomp filter (Seccomp 2); mount, pid, network, ipc and uts
+not runnerd's and not another VMM's; no supplementary groups and no
+capabilities; NoNewPrivs 1 and two seccomp filters (ours and QEMU's); mount, pid, network, ipc and uts
 namespaces other than runnerd's; a root that holds only what QEMU needs (no
 cache, no /etc, no runnerd socket); and a cgroup of its own in the memory,
 pids and cpu hierarchies with limits set. The runs still work.
@@ -91,6 +91,8 @@ def check_vmms(d, want):
         assert st.get("Groups", []) == [], "supplementary groups %s" % st.get("Groups")
         assert st["NoNewPrivs"] == ["1"], "NoNewPrivs %s" % st["NoNewPrivs"]
         assert st["Seccomp"] == ["2"], "Seccomp %s" % st["Seccomp"]
+        # Ours (jail-seccomp.c) and QEMU's own -sandbox on top of it.
+        assert int(st["Seccomp_filters"][0]) >= 2, "Seccomp_filters %s" % st["Seccomp_filters"]
         assert st["CapEff"] == ["0000000000000000"], "capabilities %s" % st["CapEff"]
         for ns in NAMESPACES:
             mine = os.readlink("/proc/%d/ns/%s" % (d.proc.pid, ns))
