@@ -11,6 +11,7 @@
 #include "proto.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -334,6 +335,15 @@ static int decode_u32(const uint8_t *v, uint32_t len, uint32_t *ret)
 	return 0;
 }
 
+/* A payload to decode: refused when no frame could carry it. */
+static int payload_begin(struct rd_tlv_iter *it, const uint8_t *p, size_t n)
+{
+	if (n > RD_FRAME_MAX)
+		return -EPROTO;
+	rd_tlv_iter_init(it, p, n);
+	return 0;
+}
+
 int rd_job_decode(const uint8_t *p, size_t n, struct rd_job *ret)
 {
 	struct rd_job job = {0};
@@ -343,12 +353,9 @@ int rd_job_decode(const uint8_t *p, size_t n, struct rd_job *ret)
 	uint16_t tag;
 	const uint8_t *v;
 	uint32_t len;
-	int r;
+	int r = payload_begin(&it, p, n);
 
-	if (n > RD_FRAME_MAX)
-		return -EPROTO;
-	rd_tlv_iter_init(&it, p, n);
-	while ((r = rd_tlv_next(&it, &tag, &v, &len)) > 0) {
+	while (r >= 0 && (r = rd_tlv_next(&it, &tag, &v, &len)) > 0) {
 		/* A file name must be followed by its data and nothing else. */
 		if ((pending_name != NULL) != (tag == RD_TAG_FILE_DATA))
 			return -EPROTO;
@@ -480,21 +487,28 @@ int rd_result_encode(const struct rd_result *res, uint32_t id, struct rd_buf *ou
 	 (1u << (RD_TAG_PEAK_MEMORY_KB - RD_TAG_STEP)) | (1u << (RD_TAG_LIMITS_HIT - RD_TAG_STEP)) |         \
 	 (1u << (RD_TAG_SETUP_US - RD_TAG_STEP)))
 
+/* Where each u32 tag of a step goes, by tag - RD_TAG_STEP. */
+static const size_t step_u32_field[] = {
+    [RD_TAG_EXIT_CODE - RD_TAG_STEP] = offsetof(struct rd_step_result, exit_code),
+    [RD_TAG_SIGNAL - RD_TAG_STEP] = offsetof(struct rd_step_result, signal),
+    [RD_TAG_CPU_MS - RD_TAG_STEP] = offsetof(struct rd_step_result, cpu_ms),
+    [RD_TAG_WALL_MS - RD_TAG_STEP] = offsetof(struct rd_step_result, wall_ms),
+    [RD_TAG_PEAK_MEMORY_KB - RD_TAG_STEP] = offsetof(struct rd_step_result, peak_memory_kb),
+    [RD_TAG_LIMITS_HIT - RD_TAG_STEP] = offsetof(struct rd_step_result, limits_hit),
+    [RD_TAG_SETUP_US - RD_TAG_STEP] = offsetof(struct rd_step_result, setup_us),
+};
+
 int rd_result_decode(const uint8_t *p, size_t n, struct rd_result *ret)
 {
 	struct rd_result res = {0};
 	struct rd_step_result *cur = NULL;
 	struct rd_tlv_iter it;
-	uint32_t seen = 0, u;
-	uint16_t tag;
+	uint32_t seen = 0, u, len;
 	const uint8_t *v;
-	uint32_t len;
-	int r;
+	uint16_t tag;
+	int r = payload_begin(&it, p, n);
 
-	if (n > RD_FRAME_MAX)
-		return -EPROTO;
-	rd_tlv_iter_init(&it, p, n);
-	while ((r = rd_tlv_next(&it, &tag, &v, &len)) > 0) {
+	while (r >= 0 && (r = rd_tlv_next(&it, &tag, &v, &len)) > 0) {
 		if (tag == RD_TAG_STEP) {
 			if (cur && ((seen & STEP_REQUIRED) != STEP_REQUIRED || !step_valid(cur)))
 				return -EPROTO;
@@ -526,31 +540,11 @@ int rd_result_decode(const uint8_t *p, size_t n, struct rd_result *ret)
 			cur->err_len = len;
 			continue;
 		}
+		/* Every other step tag is a u32 field of the step; the signed
+		 * ones keep the sender's two's complement bits. */
 		if (decode_u32(v, len, &u) < 0)
 			return -EPROTO;
-		switch (tag) {
-		case RD_TAG_EXIT_CODE:
-			cur->exit_code = (int32_t)u;
-			break;
-		case RD_TAG_SIGNAL:
-			cur->signal = (int32_t)u;
-			break;
-		case RD_TAG_CPU_MS:
-			cur->cpu_ms = u;
-			break;
-		case RD_TAG_WALL_MS:
-			cur->wall_ms = u;
-			break;
-		case RD_TAG_PEAK_MEMORY_KB:
-			cur->peak_memory_kb = u;
-			break;
-		case RD_TAG_LIMITS_HIT:
-			cur->limits_hit = u;
-			break;
-		case RD_TAG_SETUP_US:
-			cur->setup_us = u;
-			break;
-		}
+		memcpy((uint8_t *)cur + step_u32_field[tag - RD_TAG_STEP], &u, sizeof(u));
 	}
 	if (r < 0 || !cur || (seen & STEP_REQUIRED) != STEP_REQUIRED || !step_valid(cur))
 		return -EPROTO;
