@@ -109,7 +109,7 @@ static void send_job(struct bench *b)
 {
 	struct job_file file;
 	struct job_request req;
-	struct jobspec_limits lim;
+	struct rd_limits lim;
 
 	/* The limits runnerd applies by default (proto/guest.h). */
 	jobspec_program(b->code, (uint32_t)(b->timeout_s * 1000), RD_DEFAULT_COMPILE_WALL_MS, &file, &req,

@@ -14,9 +14,9 @@
 /* language_expand() writes up to LANGUAGE_MAX_ARGS words and a NULL. */
 _Static_assert(RD_MAX_ARGV >= LANGUAGE_MAX_ARGS, "a language's argv fits a job's");
 
-int jobspec_build(const struct job_request *req, const struct language *lang,
-		  const struct jobspec_limits *lim, const uint8_t *entropy, uint32_t entropy_len,
-		  struct jobspec_scratch *scratch, struct rd_job *ret)
+int jobspec_build(const struct job_request *req, const struct language *lang, const struct rd_limits *lim,
+		  const uint8_t *entropy, uint32_t entropy_len, struct jobspec_scratch *scratch,
+		  struct rd_job *ret)
 {
 	struct rd_job *j = ret;
 	size_t half = sizeof(scratch->buf) / 2;
@@ -50,22 +50,16 @@ int jobspec_build(const struct job_request *req, const struct language *lang,
 	if (n < 0)
 		return n;
 	j->run_argc = (unsigned)n;
-	j->limits = (struct rd_limits){
-	    .cpu_ms = req->cpu_ms,
-	    .wall_ms = req->timeout_ms,
-	    .memory_kb = req->memory_kb,
-	    .pids = lim->pids,
-	    .fsize_kb = lim->fsize_kb,
-	    .output_bytes = req->output_bytes,
-	    .compile_cpu_ms = lim->compile_cpu_ms,
-	    .compile_wall_ms = lim->compile_wall_ms,
-	    .tmpfs_kb = lim->tmpfs_kb,
-	};
+	j->limits = *lim;		/* runnerd's: compile, pids, file size, tmpfs */
+	j->limits.cpu_ms = req->cpu_ms; /* the client's: the run step and its output */
+	j->limits.wall_ms = req->timeout_ms;
+	j->limits.memory_kb = req->memory_kb;
+	j->limits.output_bytes = req->output_bytes;
 	return 0;
 }
 
 void jobspec_program(const char *code, uint32_t run_ms, uint32_t compile_ms, struct job_file *file,
-		     struct job_request *req, struct jobspec_limits *lim)
+		     struct job_request *req, struct rd_limits *lim)
 {
 	*file = (struct job_file){.data = (uint8_t *)code, .len = strlen(code)};
 	*req = (struct job_request){
@@ -79,9 +73,9 @@ void jobspec_program(const char *code, uint32_t run_ms, uint32_t compile_ms, str
 	jobspec_limits_default(lim, compile_ms);
 }
 
-void jobspec_limits_default(struct jobspec_limits *lim, uint32_t compile_ms)
+void jobspec_limits_default(struct rd_limits *lim, uint32_t compile_ms)
 {
-	*lim = (struct jobspec_limits){
+	*lim = (struct rd_limits){
 	    .compile_wall_ms = compile_ms,
 	    .compile_cpu_ms = compile_ms,
 	    .pids = RD_DEFAULT_PIDS,
@@ -91,7 +85,7 @@ void jobspec_limits_default(struct jobspec_limits *lim, uint32_t compile_ms)
 }
 
 int jobspec_send(struct vmm *vmm, const struct job_request *req, const struct language *lang,
-		 const struct jobspec_limits *lim)
+		 const struct rd_limits *lim)
 {
 	uint8_t entropy[64];
 	struct jobspec_scratch scratch;
@@ -130,7 +124,7 @@ int jobspec_warm_up(uint32_t wall_ms, const uint8_t *entropy, uint32_t entropy_l
 	    .timeout_ms = wall_ms,
 	    .output_bytes = 1024,
 	};
-	const struct jobspec_limits lim = {0};
+	const struct rd_limits lim = {0};
 
 	return jobspec_build(&req, &warm_up_language, &lim, entropy, entropy_len, scratch, ret);
 }

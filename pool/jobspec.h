@@ -11,20 +11,12 @@
 #include "proto.h"
 #include "vmm.h"
 
-/* Guest limits runnerd applies besides the client's: a pool's
- * (pool_config.limits), set by jobspec_limits_default() for every pool, the
- * template's hello world and bench/vmbench alike. */
-struct jobspec_limits {
-	uint32_t compile_wall_ms;
-	uint32_t compile_cpu_ms;
-	uint32_t pids;
-	uint32_t fsize_kb;
-	uint32_t tmpfs_kb;
-};
-
-/* The compile limits given, and the agent's defaults (RD_DEFAULT_* in
- * guest.h) for pids, file size and tmpfs. */
-void jobspec_limits_default(struct jobspec_limits *lim, uint32_t compile_ms);
+/* The limits runnerd sets besides the client's (a pool's
+ * pool_config.limits; the template's hello world and bench/vmbench use the
+ * same): the compile limits given, and the agent's defaults (RD_DEFAULT_*
+ * in guest.h) for pids, file size and tmpfs. The run step's limits and the
+ * output cap are the client's, taken from the request by jobspec_build(). */
+void jobspec_limits_default(struct rd_limits *lim, uint32_t compile_ms);
 
 /* Where a job's derived strings live while it is encoded: the program's
  * file name and the compile and run argv with {file} and {name} filled in. */
@@ -36,20 +28,20 @@ struct jobspec_scratch {
 /* Fills *ret, borrowing from req, lang, scratch and entropy
  * (RD_ENTROPY_MIN..MAX bytes of fresh host randomness). files[0] is named
  * req->files[0].name if set, else by language_main_file(). */
-int jobspec_build(const struct job_request *req, const struct language *lang,
-		  const struct jobspec_limits *lim, const uint8_t *entropy, uint32_t entropy_len,
-		  struct jobspec_scratch *scratch, struct rd_job *ret);
+int jobspec_build(const struct job_request *req, const struct language *lang, const struct rd_limits *lim,
+		  const uint8_t *entropy, uint32_t entropy_len, struct jobspec_scratch *scratch,
+		  struct rd_job *ret);
 /* A request for one program `code` with the default limits: run step
  * limited to run_ms (wall and cpu), compile step to compile_ms. Fills all
  * three outputs; req borrows file, file borrows code. */
 void jobspec_program(const char *code, uint32_t run_ms, uint32_t compile_ms, struct job_file *file,
-		     struct job_request *req, struct jobspec_limits *lim);
+		     struct job_request *req, struct rd_limits *lim);
 
 /* Builds the job with fresh host entropy (every lease reseeds the guest's
  * CRNG: clones share the template's state, and this is what makes them
  * diverge) and sends it to the agent with the job's byte budget. */
 int jobspec_send(struct vmm *vmm, const struct job_request *req, const struct language *lang,
-		 const struct jobspec_limits *lim);
+		 const struct rd_limits *lim);
 
 /* The warm-up job a restored clone runs before it is READY: `cat` of a
  * one-byte stdin, with one small file named "warm-up": our data only, never

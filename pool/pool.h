@@ -48,7 +48,7 @@ struct pool_config {
 	 * pool_timeouts_init(), the slowdown applied. */
 	struct pool_timeouts timeouts;
 	/* Every job's compile limits and guest bounds besides the client's. */
-	struct jobspec_limits limits;
+	struct rd_limits limits;
 	/* Called for operator-worthy events (template ready, restore failed);
 	 * the daemon decides how to log them. */
 	void (*notify)(struct pool *pool, int level, const char *msg, void *userdata);

@@ -273,7 +273,7 @@ static void ready_cb(struct vmm *vmm, void *arg)
 	uint32_t ms = b->spec.warm_timeout_ms, compile_ms = b->spec.compile_timeout_ms;
 	struct job_file file;
 	struct job_request req;
-	struct jobspec_limits lim;
+	struct rd_limits lim;
 
 	if (b->state != TEMPLATE_BOOTING)
 		return;

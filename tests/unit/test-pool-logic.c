@@ -184,7 +184,7 @@ static void test_build(void)
 	struct jobspec_scratch scratch;
 	struct job_file file;
 	struct job_request req;
-	struct jobspec_limits lim;
+	struct rd_limits lim;
 	struct rd_job job;
 
 	CHECK(language_parse(def, strlen(def), &l, &err) == 0, "a compiled language");
