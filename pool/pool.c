@@ -25,7 +25,8 @@
 #include "vm-state.h"
 
 struct vm {
-	TAILQ_ENTRY(vm) link; /* on pool->vms */
+	TAILQ_ENTRY(vm) link;	    /* on pool->vms */
+	TAILQ_ENTRY(vm) ready_link; /* on pool->ready while READY */
 	struct pool *pool;
 	struct vmm *vmm;
 	enum vm_state state;
@@ -53,8 +54,9 @@ struct pool {
 	char *error;
 	struct template_build *tb;
 	int ram_fd;
-	int state_fd;	      /* sealed memfd: the template's device state */
-	TAILQ_HEAD(, vm) vms; /* newest first */
+	int state_fd;		/* sealed memfd: the template's device state */
+	TAILQ_HEAD(, vm) vms;	/* newest first */
+	TAILQ_HEAD(, vm) ready; /* the READY ones, the last to become ready first */
 	unsigned n_restoring, n_ready, n_busy;
 	TAILQ_HEAD(, pool_job) queue; /* FIFO */
 	unsigned q_len;
@@ -124,6 +126,10 @@ static void vm_set_state(struct vm *vm, enum vm_state to)
 		(*from_c)--;
 	if (to_c)
 		(*to_c)++;
+	if (vm->state == VM_READY)
+		TAILQ_REMOVE(&p->ready, vm, ready_link);
+	if (to == VM_READY)
+		TAILQ_INSERT_HEAD(&p->ready, vm, ready_link);
 	pool_notify(p, 7, "%s %s: %s -> %s", p->cfg.lang->name, vmm_id(vm->vmm),
 		    vm_state_to_string(vm->state), vm_state_to_string(to));
 	vm->state = to;
@@ -157,15 +163,11 @@ static void vm_discard(struct vm *vm)
 	pool_schedule_refill(p);
 }
 
-/* The first ready clone, or NULL. */
+/* A ready clone (the last to become ready: its pages are the warmest),
+ * or NULL. vm_set_state() keeps the list. */
 static struct vm *pool_ready_vm(struct pool *p)
 {
-	struct vm *vm;
-
-	TAILQ_FOREACH(vm, &p->vms, link)
-		if (vm->state == VM_READY)
-			return vm;
-	return NULL;
+	return TAILQ_FIRST(&p->ready);
 }
 
 static void job_free(struct pool_job *job)
@@ -619,6 +621,7 @@ int pool_new(struct event_base *base, const struct pool_config *cfg, struct pool
 	if (!p)
 		return -ENOMEM;
 	TAILQ_INIT(&p->vms);
+	TAILQ_INIT(&p->ready);
 	TAILQ_INIT(&p->queue);
 	p->base = base;
 	p->cfg = *cfg;
