@@ -70,6 +70,7 @@ int jail_new(const struct jail_config *cfg, struct jail **ret, char **ret_error,
 	 * range is locked for as long as runnerd lives. */
 	snprintf(j->lock_path, sizeof(j->lock_path), "/run/lock/runnerd-jail-uids-%u.lock",
 		 (unsigned)cfg->uid_first);
+	(void)mkdir("/run/lock", 01777); /* missing in some containers */
 	j->lock_fd = open(j->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (j->lock_fd < 0 || flock(j->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		int r = jail_error(ret_error, -errno,

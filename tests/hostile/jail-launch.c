@@ -46,8 +46,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	snprintf(dir, sizeof(dir), "%s/jail", argv[2]);
-	struct jail_config cfg = {.dir = dir, .uid_first = (uid_t)strtoul(argv[3], NULL, 10), .slots = 8,
-				  .pids_max = PIDS_MAX};
+	struct jail_config cfg = {
+	    .dir = dir, .uid_first = (uid_t)strtoul(argv[3], NULL, 10), .slots = 8, .pids_max = PIDS_MAX};
 	if (jail_new(&cfg, &j, &error, &warning) < 0) {
 		fprintf(stderr, "jail-launch: %s\n", error ? error : "jail_new failed");
 		return 3;

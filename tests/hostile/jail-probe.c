@@ -110,7 +110,8 @@ static int try_pids(long pids_max)
 int main(int argc, char **argv)
 {
 	if (argc != 7) {
-		fprintf(stderr, "usage: jail-probe CACHE_DIR SOCKET HOST_PID TEMPLATE_FD MEMORY_MB PIDS_MAX\n");
+		fprintf(stderr,
+			"usage: jail-probe CACHE_DIR SOCKET HOST_PID TEMPLATE_FD MEMORY_MB PIDS_MAX\n");
 		return 2;
 	}
 	long host_pid = atol(argv[3]), memory_mb = atol(argv[5]), pids_max = atol(argv[6]);
