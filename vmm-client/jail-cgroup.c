@@ -135,38 +135,45 @@ void jail_cgroups_init(struct jail_cgroups *cg, uid_t uid_first, const char **re
 }
 
 int jail_cgroups_slot(struct jail_cgroups *cg, unsigned slot, unsigned memory_mb, unsigned vcpus,
-		      unsigned pids_max, char procs[JAIL_CGROUPS_MAX][JAIL_PATH_MAX])
+		      unsigned pids_max, struct jail_slot_limits *set,
+		      char procs[JAIL_CGROUPS_MAX][JAIL_PATH_MAX])
 {
 	char dir[JAIL_PATH_MAX], value[64];
+	bool v2 = cg->mode == JAIL_CGROUP_V2;
 	int r = 0;
 
 	for (unsigned i = 0; i < cg->n && r >= 0; i++) {
 		const char *c = cg->controller[i];
-		bool v2 = cg->mode == JAIL_CGROUP_V2;
 		if ((size_t)snprintf(dir, sizeof(dir), "%s/slot-%u", cg->base[i], slot) >= sizeof(dir) - 16)
 			return -ENAMETOOLONG;
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		if (v2 || strcmp(c, "memory") == 0) {
+		snprintf(procs[i], JAIL_PATH_MAX, "%s/cgroup.procs", dir);
+		/* A slot's cgroup is made once and keeps its limits between
+		 * VMMs: only what differs from the last VMM's is written. */
+		if (!set->made) {
+			if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+				return -errno;
+			if (v2 || strcmp(c, "pids") == 0) {
+				snprintf(value, sizeof(value), "%u", pids_max);
+				r = write_file(dir, "pids.max", value);
+			}
+			if (r >= 0 && !v2 && strcmp(c, "cpu") == 0)
+				r = write_file(dir, "cpu.cfs_period_us", "100000");
+		}
+		if (r >= 0 && memory_mb != set->memory_mb && (v2 || strcmp(c, "memory") == 0)) {
 			snprintf(value, sizeof(value), "%llu", (unsigned long long)memory_mb << 20);
 			r = write_file(dir, v2 ? "memory.max" : "memory.limit_in_bytes", value);
 		}
-		if (r >= 0 && (v2 || strcmp(c, "pids") == 0)) {
-			snprintf(value, sizeof(value), "%u", pids_max);
-			r = write_file(dir, "pids.max", value);
-		}
 		/* CPU: the guest's vCPUs plus one for QEMU's own threads. */
-		if (r >= 0 && v2) {
+		if (r >= 0 && vcpus != set->vcpus && v2) {
 			snprintf(value, sizeof(value), "%u 100000", (vcpus + 1) * 100000);
 			(void)write_file(dir, "cpu.max", value); /* cpu may not be delegated */
-		} else if (r >= 0 && strcmp(c, "cpu") == 0) {
+		} else if (r >= 0 && vcpus != set->vcpus && strcmp(c, "cpu") == 0) {
 			snprintf(value, sizeof(value), "%u", (vcpus + 1) * 100000);
-			r = write_file(dir, "cpu.cfs_period_us", "100000");
-			if (r >= 0)
-				r = write_file(dir, "cpu.cfs_quota_us", value);
+			r = write_file(dir, "cpu.cfs_quota_us", value);
 		}
-		snprintf(procs[i], JAIL_PATH_MAX, "%s/cgroup.procs", dir);
 	}
+	*set = r >= 0 ? (struct jail_slot_limits){.made = true, .memory_mb = memory_mb, .vcpus = vcpus}
+		      : (struct jail_slot_limits){0};
 	return r;
 }
 

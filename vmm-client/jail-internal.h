@@ -28,6 +28,13 @@ struct jail_cgroups {
 	char controller[JAIL_CGROUPS_MAX][8];	    /* v1: memory, pids, cpu; v2: "" */
 };
 
+/* What a slot's cgroup was last set to (all zero: not made yet, or a write
+ * failed and everything is written again). */
+struct jail_slot_limits {
+	bool made;
+	unsigned memory_mb, vcpus;
+};
+
 struct jail {
 	struct jail_config cfg;
 	char dir[JAIL_PATH_MAX];
@@ -41,8 +48,10 @@ struct jail {
 	int lock_fd; /* flock on the uid range */
 	char lock_path[64];
 	struct sock_fprog seccomp;
-	/* Per slot: the cgroup.procs paths the child joins. */
+	/* Per slot: the cgroup.procs paths the child joins, and the limits
+	 * its cgroups have. */
 	char (*procs)[JAIL_CGROUPS_MAX][JAIL_PATH_MAX];
+	struct jail_slot_limits *limits;
 };
 
 /* Formats *ret_error (when ret_error is not NULL) and returns r. */
@@ -62,6 +71,7 @@ void jail_cgroups_init(struct jail_cgroups *cg, uid_t uid_first, const char **re
 /* Creates slot's cgroups if needed, sets their limits, and writes the
  * cgroup.procs paths for the child. */
 int jail_cgroups_slot(struct jail_cgroups *cg, unsigned slot, unsigned memory_mb, unsigned vcpus,
-		      unsigned pids_max, char procs[JAIL_CGROUPS_MAX][JAIL_PATH_MAX]);
+		      unsigned pids_max, struct jail_slot_limits *set,
+		      char procs[JAIL_CGROUPS_MAX][JAIL_PATH_MAX]);
 /* Removes the slots' cgroups and runnerd's parent (those that are empty). */
 void jail_cgroups_free(struct jail_cgroups *cg, unsigned slots);

@@ -49,7 +49,8 @@ int jail_new(const struct jail_config *cfg, struct jail **ret, char **ret_error,
 	j->lock_fd = -1;
 	j->used = calloc(cfg->slots, 1);
 	j->procs = calloc(cfg->slots, sizeof(*j->procs));
-	if (!j->used || !j->procs) {
+	j->limits = calloc(cfg->slots, sizeof(*j->limits));
+	if (!j->used || !j->procs || !j->limits) {
 		jail_free(j);
 		return -ENOMEM;
 	}
@@ -112,6 +113,7 @@ void jail_free(struct jail *j)
 	free(j->seccomp.filter);
 	free(j->used);
 	free(j->procs);
+	free(j->limits);
 	free(j);
 }
 
@@ -134,7 +136,8 @@ int jail_place_take(struct jail *j, const char *kernel, const char *image, unsig
 	r = jail_root_get(j, kernel, image, &root, ret_error);
 	if (r < 0)
 		return r;
-	r = jail_cgroups_slot(&j->cg, slot, memory_mb, vcpus, j->cfg.pids_max, j->procs[slot]);
+	r = jail_cgroups_slot(&j->cg, slot, memory_mb, vcpus, j->cfg.pids_max, &j->limits[slot],
+			      j->procs[slot]);
 	if (r < 0)
 		return jail_error(ret_error, r, "jail cgroup of slot %u: %s", slot, strerror(-r));
 	j->used[slot] = 1;
