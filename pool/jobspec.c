@@ -176,8 +176,17 @@ static int step_copy(const struct rd_step_result *in, struct job_step *out)
 	return 0;
 }
 
-int jobspec_result(const struct rd_result *in, struct job_result *res)
+static bool step_within(const struct rd_step_result *s, uint32_t output_bytes)
 {
+	return !s->present || (s->out_len <= output_bytes && s->err_len <= output_bytes);
+}
+
+int jobspec_result(const struct rd_result *in, uint32_t output_bytes, struct job_result *res)
+{
+	if (!output_bytes) /* the agent's default then */
+		output_bytes = RD_DEFAULT_OUTPUT_BYTES;
+	if (!step_within(&in->compile, output_bytes) || !step_within(&in->run, output_bytes))
+		return -EMSGSIZE;
 	int r = step_copy(&in->compile, &res->compile);
 	if (r >= 0)
 		r = step_copy(&in->run, &res->run);

@@ -58,5 +58,8 @@ int jobspec_send_warm_up(struct vmm *vmm, uint32_t wall_ms);
 /* Bytes the agent may send back for this job: both steps' capped streams
  * plus room for the frame structure. */
 size_t jobspec_budget(const struct job_request *req);
-/* Copies the agent's result into res (owned memory) and derives the status. */
-int jobspec_result(const struct rd_result *in, struct job_result *res);
+/* Copies the agent's result into res (owned memory) and derives the status.
+ * -EMSGSIZE when a stream is longer than output_bytes (the agent caps each
+ * one there: more is a broken or hostile agent), -EPROTO when the result
+ * makes no sense. */
+int jobspec_result(const struct rd_result *in, uint32_t output_bytes, struct job_result *res);

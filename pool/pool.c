@@ -340,7 +340,10 @@ static void vm_result_cb(struct vmm *vmm, const struct rd_result *rr, void *arg)
 		vm_discard(vm);
 		return;
 	}
-	if (jobspec_result(rr, &job->res) < 0)
+	int r = jobspec_result(rr, job->req.output_bytes, &job->res);
+	if (r == -EMSGSIZE)
+		job_fail(job, JOB_SANDBOX_ERROR, "agent sent more output than the limit");
+	else if (r < 0)
 		job_fail(job, JOB_SANDBOX_ERROR, "agent result was incomplete");
 	else {
 		job->res.t.setup_us = rr->run.present ? rr->run.setup_us : rr->compile.setup_us;

@@ -36,7 +36,7 @@ static void test_vm_state(void)
 static enum job_status status_of(struct rd_result *in, int *ret)
 {
 	struct job_result res = {0};
-	*ret = jobspec_result(in, &res);
+	*ret = jobspec_result(in, 65536, &res);
 	enum job_status s = res.status;
 	job_result_free(&res);
 	return s;
@@ -73,8 +73,17 @@ static void test_result_status(void)
 	uint8_t out[] = "hi\0there";
 	in = (struct rd_result){.run = {.present = true, .out = out, .out_len = 8}};
 	struct job_result res = {0};
-	CHECK(jobspec_result(&in, &res) == 0 && res.run.out_len == 8 && res.run.out != out &&
+	CHECK(jobspec_result(&in, 8, &res) == 0 && res.run.out_len == 8 && res.run.out != out &&
 	      memcmp(res.run.out, out, 8) == 0);
+	job_result_free(&res);
+	/* A stream over the output limit: the agent capped nothing. */
+	res = (struct job_result){0};
+	CHECK(jobspec_result(&in, 7, &res) == -EMSGSIZE, "run stdout over the limit refused");
+	job_result_free(&res);
+	in = (struct rd_result){.compile = {.present = true, .err = out, .err_len = 8},
+				.run = {.present = true}};
+	res = (struct job_result){0};
+	CHECK(jobspec_result(&in, 7, &res) == -EMSGSIZE, "compile stderr over the limit refused");
 	job_result_free(&res);
 }
 
