@@ -8,7 +8,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 import harness  # noqa: E402,F401
-from harness import SLOW, qemu_pids_of  # noqa: E402
+from harness import SLOW, Checks, qemu_pids_of  # noqa: E402
 
 
 def wait_for(pred, timeout, what):
@@ -64,3 +64,18 @@ def assert_normal(d, lang="bash"):
     assert r["status"] == "ok" and r["exit_code"] == 0, r
     assert r["stdout"] == "normal\n" and r["stderr"] == "err\n", r
     return r
+
+
+def run_checks(daemon, checks, settle=None):
+    """Runs each (name, check) of `checks` against the one runnerd `daemon`
+    starts, and exits with the result. Every check runs even when one before
+    it failed, and runnerd must still be running after the last. With
+    `settle`, its pools must first be full at that size."""
+    c = Checks()
+    with daemon as d:
+        if settle:
+            assert_settled(d, settle)
+        for name, check in checks:
+            c.run(name, check, d)
+        assert d.proc.poll() is None, "runnerd died"
+    c.exit()

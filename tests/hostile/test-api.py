@@ -16,8 +16,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import SLOW, assert_normal, assert_settled, vm_rss_kb, wait_for  # noqa: E402
-from harness import Checks, Daemon, log  # noqa: E402
+from common import SLOW, assert_normal, assert_settled, run_checks, vm_rss_kb, wait_for  # noqa: E402
+from harness import Daemon, log  # noqa: E402
 
 POOL = 2
 QUEUE_MAX = 2
@@ -464,20 +464,18 @@ def check_permissions(d):
 
 
 def main():
-    c = Checks()
-    with Daemon(languages=("bash",), pool_size=POOL, extra=("--queue-max", str(QUEUE_MAX))) as d:
-        assert_settled(d, POOL)
-        c.run("19 1 GB bodies and 1 MB headers", check_huge_body, d)
-        c.run("20 malformed, deep, duplicate-key JSON", check_malformed_json, d)
-        c.run("21 NUL in code; code_b64 byte-exact", check_nul_and_b64, d)
-        c.run("22 unknown language, bad limits and fields", check_bad_fields, d)
-        c.run("23 bad file names", check_bad_file_names, d)
-        c.run("25 more runs than VMs: 200 or 429", check_overload, d)
-        c.run("25 waiting runs get VMs in arrival order", check_fifo, d)
-        c.run("27 socket permissions", check_permissions, d)
-        c.run("24 slowloris and 300 idle connections", check_slowloris, d)
-        assert d.proc.poll() is None, "runnerd died"
-    c.exit()
+    daemon = Daemon(languages=("bash",), pool_size=POOL, extra=("--queue-max", str(QUEUE_MAX)))
+    run_checks(daemon, settle=POOL, checks=[
+        ("19 1 GB bodies and 1 MB headers", check_huge_body),
+        ("20 malformed, deep, duplicate-key JSON", check_malformed_json),
+        ("21 NUL in code; code_b64 byte-exact", check_nul_and_b64),
+        ("22 unknown language, bad limits and fields", check_bad_fields),
+        ("23 bad file names", check_bad_file_names),
+        ("25 more runs than VMs: 200 or 429", check_overload),
+        ("25 waiting runs get VMs in arrival order", check_fifo),
+        ("27 socket permissions", check_permissions),
+        ("24 slowloris and 300 idle connections", check_slowloris),
+    ])
 
 
 if __name__ == "__main__":

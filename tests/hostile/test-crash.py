@@ -12,8 +12,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import SLOW, assert_normal, assert_settled, qemu_pids_of, wait_for  # noqa: E402
-from harness import Checks, Daemon, log  # noqa: E402
+from common import SLOW, assert_normal, assert_settled, qemu_pids_of, run_checks, wait_for  # noqa: E402
+from harness import Daemon, log  # noqa: E402
 
 POOL = 1
 
@@ -123,14 +123,12 @@ def check_guest_tries_to_crash(d):
 
 
 def main():
-    c = Checks()
-    with Daemon(languages=("bash",), pool_size=POOL) as d:
-        c.run("10 VMM SIGKILLed mid-run: sandbox_error promptly, pool refilled", check_kill_vmm_mid_run, d)
-        c.run("10 idle VMM SIGKILLed: pool refilled", check_kill_idle_vmm, d)
-        c.run("7 frozen VMM: the host deadline ends the run", check_frozen_vmm, d)
-        c.run("10/11 uid 1000 cannot kill the agent or reboot", check_guest_tries_to_crash, d)
-        assert d.proc.poll() is None, "runnerd died"
-    c.exit()
+    run_checks(Daemon(languages=("bash",), pool_size=POOL), checks=[
+        ("10 VMM SIGKILLed mid-run: sandbox_error promptly, pool refilled", check_kill_vmm_mid_run),
+        ("10 idle VMM SIGKILLed: pool refilled", check_kill_idle_vmm),
+        ("7 frozen VMM: the host deadline ends the run", check_frozen_vmm),
+        ("10/11 uid 1000 cannot kill the agent or reboot", check_guest_tries_to_crash),
+    ])
 
 
 if __name__ == "__main__":

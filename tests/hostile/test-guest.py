@@ -12,8 +12,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import SLOW, assert_normal, assert_settled, vm_rss_kb  # noqa: E402
-from harness import CACHE, Checks, Daemon, image_path, log  # noqa: E402
+from common import SLOW, assert_normal, assert_settled, run_checks, vm_rss_kb  # noqa: E402
+from harness import CACHE, Daemon, image_path, log  # noqa: E402
 
 POOL = 2
 
@@ -320,26 +320,24 @@ def check_compiler_bombs(d):
 
 
 def main():
-    c = Checks()
-    with Daemon(languages=("bash", "c", "python"), pool_size=POOL) as d:
-        assert_settled(d, POOL)
-        c.run("1 fork bomb", check_fork_bomb, d)
-        c.run("2 memory hog: memory_limit, oom", check_memory_hog, d)
-        c.run("3 endless output: truncated, daemon RSS flat", check_endless_output, d)
-        c.run("4 binary output, invalid UTF-8, NUL, huge line", check_binary_output, d)
-        c.run("5 fill the disk and inodes", check_fill_disk, d)
-        c.run("6 write to /dev, the root image, the console", check_write_dev_root_console, d)
-        c.run("7 sleep forever, ignore SIGTERM, read stdin", check_sleep_forever, d)
-        c.run("8 close stdout/stderr early, exit 3", check_close_stdout_early, d)
-        c.run("9 daemonised children do not survive", check_daemonise, d)
-        c.run("12 a spinner does not stall its neighbours", check_spin_neighbour, d)
-        c.run("13 no network", check_network, d)
-        c.run("15 no data from earlier runs", check_no_leftovers, d)
-        c.run("16 randomness differs between runs", check_randomness, d)
-        c.run("17 guest clock follows the host", check_clock, d)
-        c.run("18 compiler bombs are bounded", check_compiler_bombs, d)
-        assert d.proc.poll() is None, "runnerd died"
-    c.exit()
+    daemon = Daemon(languages=("bash", "c", "python"), pool_size=POOL)
+    run_checks(daemon, settle=POOL, checks=[
+        ("1 fork bomb", check_fork_bomb),
+        ("2 memory hog: memory_limit, oom", check_memory_hog),
+        ("3 endless output: truncated, daemon RSS flat", check_endless_output),
+        ("4 binary output, invalid UTF-8, NUL, huge line", check_binary_output),
+        ("5 fill the disk and inodes", check_fill_disk),
+        ("6 write to /dev, the root image, the console", check_write_dev_root_console),
+        ("7 sleep forever, ignore SIGTERM, read stdin", check_sleep_forever),
+        ("8 close stdout/stderr early, exit 3", check_close_stdout_early),
+        ("9 daemonised children do not survive", check_daemonise),
+        ("12 a spinner does not stall its neighbours", check_spin_neighbour),
+        ("13 no network", check_network),
+        ("15 no data from earlier runs", check_no_leftovers),
+        ("16 randomness differs between runs", check_randomness),
+        ("17 guest clock follows the host", check_clock),
+        ("18 compiler bombs are bounded", check_compiler_bombs),
+    ])
 
 
 if __name__ == "__main__":

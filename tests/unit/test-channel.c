@@ -5,13 +5,10 @@
  * arrives one byte at a time. Every violation must end in exactly one
  * closed callback with a reason and no frame delivered; the well-formed
  * frames must arrive intact. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -19,6 +16,7 @@
 #include "channel.h"
 #include "check.h"
 #include "proto.h"
+#include "test-loop.h"
 
 struct fixture {
 	struct event_base *base;
@@ -61,52 +59,28 @@ static void on_closed(struct channel *ch, const char *why, void *arg)
 
 static void setup(struct fixture *f)
 {
-	int sp[2];
-
 	memset(f, 0, sizeof(*f));
-	f->base = event_base_new();
-	CHECK(f->base != NULL);
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0);
-	CHECK(fcntl(sp[0], F_SETFL, O_NONBLOCK) == 0);
-	CHECK(fcntl(sp[1], F_SETFL, O_NONBLOCK) == 0);
-	f->guest = sp[1];
-	CHECK(channel_new(f->base, sp[0], on_frame, on_closed, f, &f->ch) == 0);
+	int fd = loop_open(&f->base, &f->guest);
+	CHECK(channel_new(f->base, fd, on_frame, on_closed, f, &f->ch) == 0);
 }
 
 static void teardown(struct fixture *f)
 {
 	channel_free(f->ch);
-	if (f->guest >= 0)
-		close(f->guest);
-	event_base_free(f->base);
+	loop_close(f->base, f->guest);
 }
 
-/* Runs the loop until nothing is pending (a few idle rounds). */
-static void pump(struct fixture *f)
+/* A closed channel reads no further. */
+static bool channel_closed(void *arg)
 {
-	for (int i = 0; i < 50; i++)
-		event_base_loop(f->base, EVLOOP_NONBLOCK);
+	struct fixture *f = arg;
+
+	return f->closed;
 }
 
 static void guest_write(struct fixture *f, const void *data, size_t len)
 {
-	const uint8_t *p = data;
-	while (len) {
-		ssize_t n = write(f->guest, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			/* A closed channel stops reading: the rest can never go. */
-			if (f->closed)
-				return;
-			pump(f);
-			continue;
-		}
-		if (n <= 0) /* the channel closed its end: the rest is dropped */
-			return;
-		p += n;
-		len -= (size_t)n;
-	}
+	loop_write(f->base, f->guest, data, len, channel_closed, f);
 }
 
 static void hdr_raw(uint8_t out[RD_FRAME_HDR_SIZE], uint32_t magic, uint16_t version, uint16_t type,
@@ -126,11 +100,27 @@ static void hdr_raw(uint8_t out[RD_FRAME_HDR_SIZE], uint32_t magic, uint16_t ver
 /* The violation must close the channel with a reason, deliver nothing. */
 static void expect_closed(struct fixture *f, const char *what)
 {
-	pump(f);
+	loop_pump(f->base);
 	if (f->closed != 1 || f->frames != 0 || !f->why[0])
 		fprintf(stderr, "%s: closed %u times (\"%s\"), %u frames delivered\n", what, f->closed,
 			f->why, f->frames);
 	CHECK(f->closed == 1 && f->frames == 0 && f->why[0], what);
+}
+
+/* A fresh channel (with a byte budget of `budget`, unless 0; its owner
+ * freeing it inside the closed callback if `free_in_closed`) gets `buf`
+ * from the guest: it must close with a reason and deliver nothing. */
+static void refused(const char *what, const void *buf, size_t len, size_t budget, bool free_in_closed)
+{
+	struct fixture f;
+
+	setup(&f);
+	f.free_in_closed = free_in_closed;
+	if (budget)
+		channel_set_budget(f.ch, budget);
+	guest_write(&f, buf, len);
+	expect_closed(&f, what);
+	teardown(&f);
 }
 
 static void test_valid_frames(void)
@@ -144,14 +134,14 @@ static void test_valid_frames(void)
 	rd_frame_hdr_encode(frame, RD_FRAME_ERROR, 9, 5);
 	memcpy(frame + RD_FRAME_HDR_SIZE, "hello", 5);
 	guest_write(&f, frame, sizeof(frame));
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(f.frames == 2 && f.closed == 0);
 	CHECK(f.last.type == RD_FRAME_ERROR && f.last.id == 9 && f.last.len == 5);
 	CHECK(memcmp(f.last_payload, "hello", 5) == 0);
 	/* EOF is reported as a close with a reason too. */
 	close(f.guest);
 	f.guest = -1;
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(f.closed == 1 && f.why[0]);
 	teardown(&f);
 	printf("ok - valid frames delivered, EOF reported\n");
@@ -159,15 +149,11 @@ static void test_valid_frames(void)
 
 static void test_bad_header(const char *what, uint32_t magic, uint16_t version, uint16_t type, uint32_t len)
 {
-	struct fixture f;
 	uint8_t buf[RD_FRAME_HDR_SIZE + 64];
 
-	setup(&f);
 	hdr_raw(buf, magic, version, type, 1, len);
 	memset(buf + RD_FRAME_HDR_SIZE, 'A', 64);
-	guest_write(&f, buf, sizeof(buf));
-	expect_closed(&f, what);
-	teardown(&f);
+	refused(what, buf, sizeof(buf), 0, false);
 }
 
 /* A 4 GB length: refused from the header alone; nothing else is read even
@@ -181,7 +167,7 @@ static void test_huge_length(void)
 	setup(&f);
 	hdr_raw(buf, MAGIC, 1, RD_FRAME_RESULT, 1, 0xffffffffu);
 	guest_write(&f, buf, sizeof(buf));
-	pump(&f);
+	loop_pump(f.base);
 	/* More bytes keep coming: must not be delivered or revive anything. */
 	memset(junk, 0, sizeof(junk));
 	(void)!write(f.guest, junk, sizeof(junk));
@@ -191,46 +177,32 @@ static void test_huge_length(void)
 
 static void test_garbage(void)
 {
-	struct fixture f;
 	uint8_t buf[4096];
 
-	setup(&f);
 	srand(42);
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)rand();
-	guest_write(&f, buf, sizeof(buf));
-	expect_closed(&f, "random garbage");
-	teardown(&f);
+	refused("random garbage", buf, sizeof(buf), 0, false);
 }
 
 /* A well-formed frame that is larger than the remaining byte budget. */
 static void test_over_budget(void)
 {
-	struct fixture f;
 	size_t len = 8192;
 	uint8_t *buf = calloc(1, RD_FRAME_HDR_SIZE + len);
 
-	setup(&f);
-	channel_set_budget(f.ch, 4096);
 	rd_frame_hdr_encode(buf, RD_FRAME_RESULT, 1, (uint32_t)len);
-	guest_write(&f, buf, RD_FRAME_HDR_SIZE + len);
-	expect_closed(&f, "frame over the byte budget");
-	teardown(&f);
+	refused("frame over the byte budget", buf, RD_FRAME_HDR_SIZE + len, 4096, false);
 	free(buf);
 }
 
 /* Over RD_FRAME_MAX even with an unlimited budget. */
 static void test_over_frame_max(void)
 {
-	struct fixture f;
 	uint8_t buf[RD_FRAME_HDR_SIZE];
 
-	setup(&f);
-	channel_set_budget(f.ch, (size_t)1 << 40);
 	rd_frame_hdr_encode(buf, RD_FRAME_RESULT, 1, RD_FRAME_MAX + 1);
-	guest_write(&f, buf, sizeof(buf));
-	expect_closed(&f, "frame over RD_FRAME_MAX with a huge budget");
-	teardown(&f);
+	refused("frame over RD_FRAME_MAX with a huge budget", buf, sizeof(buf), (size_t)1 << 40, false);
 }
 
 /* A flood of tiny valid frames: the budget (64 KiB initially) runs out after
@@ -245,7 +217,7 @@ static void test_flood(void)
 	for (size_t i = 0; i < n; i++)
 		rd_frame_hdr_encode(buf + i * RD_FRAME_HDR_SIZE, RD_FRAME_ACK, 1, 0);
 	guest_write(&f, buf, n * RD_FRAME_HDR_SIZE);
-	pump(&f);
+	loop_pump(f.base);
 	printf("# flood of %zu frames: %u delivered, then \"%s\"\n", n, f.frames, f.why);
 	CHECK(f.closed == 1 && f.why[0] && f.frames <= (64u << 10) / RD_FRAME_HDR_SIZE,
 	      "flood cut off by the budget");
@@ -270,7 +242,7 @@ static void test_fragments(void)
 		if (i + 1 < sizeof(frame))
 			CHECK(f.frames == 0);
 	}
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(f.frames == 1 && f.closed == 0 && f.last.len == 100 && f.last.id == 3);
 	for (int i = 0; i < 100; i++)
 		CHECK(f.last_payload[i] == (uint8_t)i);
@@ -291,16 +263,11 @@ static void test_fragments(void)
  * owners do when they discard the VM): no use after free, no second call. */
 static void test_free_in_callback(void)
 {
-	struct fixture f;
 	uint8_t buf[RD_FRAME_HDR_SIZE * 2];
 
-	setup(&f);
-	f.free_in_closed = true;
 	hdr_raw(buf, 0xdeadbeef, 1, RD_FRAME_ACK, 1, 0);
 	hdr_raw(buf + RD_FRAME_HDR_SIZE, 0xdeadbeef, 1, RD_FRAME_ACK, 1, 0);
-	guest_write(&f, buf, sizeof(buf));
-	expect_closed(&f, "freed inside the closed callback");
-	teardown(&f);
+	refused("freed inside the closed callback", buf, sizeof(buf), 0, true);
 }
 
 /* The guest stays silent but the payload it announced never completes,
@@ -313,7 +280,7 @@ static void test_truncated_then_eof(void)
 	setup(&f);
 	rd_frame_hdr_encode(buf, RD_FRAME_RESULT, 1, 1000);
 	guest_write(&f, buf, sizeof(buf));
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(f.frames == 0 && f.closed == 0);
 	close(f.guest);
 	f.guest = -1;
@@ -337,13 +304,13 @@ static void test_large_valid(void)
 		memset(p + RD_FRAME_HDR_SIZE, 'a' + k, len);
 	}
 	guest_write(&f, buf, 2 * (RD_FRAME_HDR_SIZE + len));
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(f.frames == 2 && f.closed == 0 && f.last.id == 6 && f.last.len == len);
 	CHECK(f.last_first == 'b' && f.last_final == 'b');
 	/* The budget is now spent exactly: one more header is too much. */
 	rd_frame_hdr_encode(buf, RD_FRAME_ACK, 6, 0);
 	guest_write(&f, buf, RD_FRAME_HDR_SIZE);
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(f.closed == 1 && f.frames == 2);
 	teardown(&f);
 	free(buf);

@@ -43,6 +43,16 @@ static struct event_base *base;
 static atomic_int cancels, executes, dones;
 static atomic_bool stop;
 
+/* A run ends once: finished (fake_finish) or cancelled (fake_cancel). */
+static void exec_free(struct service_exec *x)
+{
+	job_request_free(x->req);
+	free(x->req);
+	if (x->timer)
+		event_free(x->timer);
+	free(x);
+}
+
 static void fake_finish(struct service_exec *x)
 {
 	struct job_result res = {.status = JOB_OK};
@@ -54,11 +64,7 @@ static void fake_finish(struct service_exec *x)
 	snprintf(res.vm_id, sizeof(res.vm_id), "fake-1");
 	atomic_fetch_add(&dones, 1);
 	x->done(x->req, &res, x->userdata);
-	job_request_free(x->req);
-	free(x->req);
-	if (x->timer)
-		event_free(x->timer);
-	free(x);
+	exec_free(x);
 }
 
 static void fake_timer_cb(evutil_socket_t fd, short what, void *p)
@@ -120,11 +126,7 @@ static int fake_execute(void *ctx, struct job_request *req, service_done_cb done
 static void fake_cancel(void *ctx, struct service_exec *x)
 {
 	atomic_fetch_add(&cancels, 1);
-	job_request_free(x->req);
-	free(x->req);
-	if (x->timer)
-		event_free(x->timer);
-	free(x);
+	exec_free(x);
 }
 
 static void stop_check_cb(evutil_socket_t fd, short what, void *p)
@@ -255,6 +257,18 @@ static const char *exec_body(const char *lang)
 	static char b[128];
 	snprintf(b, sizeof(b), "{\"language\":\"%s\",\"code\":\"print(1)\"}", lang);
 	return b;
+}
+
+/* Sends an execute request for `lang` on fd, without reading the answer:
+ * the run stays in flight as long as the connection. */
+static void send_execute(int fd, const char *lang)
+{
+	char rq[512];
+	const char *b = exec_body(lang);
+
+	snprintf(rq, sizeof(rq), "POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
+		 strlen(b), b);
+	send_all(fd, rq, strlen(rq));
 }
 
 int main(void)
@@ -392,14 +406,9 @@ int main(void)
 	}
 
 	{ /* client disconnects during a run: cancel exactly once */
-		char rq[512];
-		const char *b = exec_body("hang");
 		int fd = client_connect();
 		int before = atomic_load(&cancels), ex = atomic_load(&executes);
-		snprintf(rq, sizeof(rq),
-			 "POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
-			 strlen(b), b);
-		send_all(fd, rq, strlen(rq));
+		send_execute(fd, "hang");
 		CHECK(wait_for(&executes, ex + 1, 3), "hanging run started");
 		close(fd);
 		CHECK(wait_for(&cancels, before + 1, 2), "disconnect cancels the run");
@@ -427,16 +436,12 @@ int main(void)
 
 	{ /* connections with a run in flight are never evicted: with all 8
 	   * busy, a 9th is refused */
-		char rq[512], c;
-		const char *b = exec_body("hang");
+		char c;
 		int fds[8], extra, ex = atomic_load(&executes);
 		struct timeval tv = {2, 0};
-		snprintf(rq, sizeof(rq),
-			 "POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
-			 strlen(b), b);
 		for (int i = 0; i < 8; i++) {
 			fds[i] = client_connect();
-			send_all(fds[i], rq, strlen(rq));
+			send_execute(fds[i], "hang");
 		}
 		CHECK(wait_for(&executes, ex + 8, 3), "8 runs in flight");
 		extra = client_connect();
@@ -476,14 +481,9 @@ int main(void)
 		printf("ok %d - curl checks # SKIP curl not installed\n", ++check_count);
 
 	{ /* shutdown with a run in flight cancels it and removes the socket */
-		char rq[512];
-		const char *b = exec_body("hang");
 		int fd = client_connect();
 		int before = atomic_load(&cancels), ex = atomic_load(&executes);
-		snprintf(rq, sizeof(rq),
-			 "POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
-			 strlen(b), b);
-		send_all(fd, rq, strlen(rq));
+		send_execute(fd, "hang");
 		wait_for(&executes, ex + 1, 3);
 		atomic_store(&stop, true);
 		pthread_join(th, NULL);

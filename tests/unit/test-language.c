@@ -20,6 +20,19 @@ static int parse(const char *text, struct language **ret, char **err)
 
 #define BASE "packages = p\nhello = a\nhello_output = a\n"
 
+/* Whether language_main_file() names the program in `code` `want`; says
+ * what it named it otherwise. */
+static bool main_file_is(const struct language *l, const char *code, const char *want)
+{
+	char file[LANGUAGE_FILE_MAX_NAME];
+
+	language_main_file(l, (const uint8_t *)code, strlen(code), file);
+	if (strcmp(file, want) == 0)
+		return true;
+	printf("# main file \"%s\", expected \"%s\"\n", file, want);
+	return false;
+}
+
 static void test_keys(void)
 {
 	struct language *l = NULL;
@@ -109,28 +122,17 @@ static void test_commands(void)
 	/* A buffer too small is an error, never a truncated word. */
 	CHECK(language_expand(&l->run, "Test.java", buf, 3, argv) == -E2BIG);
 
-	char file[LANGUAGE_FILE_MAX_NAME];
-	const char *code = "import java.util.*;\n\npublic final class Hello_2 {\n}\n";
-	language_main_file(l, (const uint8_t *)code, strlen(code), file);
-	CHECK(strcmp(file, "Hello_2.java") == 0);
-	code = "class NotPublic {}\n";
-	language_main_file(l, (const uint8_t *)code, strlen(code), file);
-	CHECK(strcmp(file, "Main.java") == 0);
+	CHECK(main_file_is(l, "import java.util.*;\n\npublic final class Hello_2 {\n}\n", "Hello_2.java"));
+	CHECK(main_file_is(l, "class NotPublic {}\n", "Main.java"));
 	/* A name that could climb out of /work or be shell syntax is ignored. */
 	language_free(l);
 	CHECK(parse("name = x\nfile = main.x\nrun = x {file}\nfile_from = module ([^ ]+)\n" BASE, &l, &err) ==
 	      0);
 	if (!l)
 		return;
-	code = "module ../../etc/passwd\n";
-	language_main_file(l, (const uint8_t *)code, strlen(code), file);
-	CHECK(strcmp(file, "main.x") == 0);
-	code = "module $(reboot)\n";
-	language_main_file(l, (const uint8_t *)code, strlen(code), file);
-	CHECK(strcmp(file, "main.x") == 0);
-	code = "module ok_name\n";
-	language_main_file(l, (const uint8_t *)code, strlen(code), file);
-	CHECK(strcmp(file, "ok_name.x") == 0);
+	CHECK(main_file_is(l, "module ../../etc/passwd\n", "main.x"));
+	CHECK(main_file_is(l, "module $(reboot)\n", "main.x"));
+	CHECK(main_file_is(l, "module ok_name\n", "ok_name.x"));
 	language_free(l);
 
 	/* Shell syntax makes a shell line, run whole by /bin/sh -c. */

@@ -329,55 +329,49 @@ static bool is_sealed(int fd)
 
 /* ---- the template ---- */
 
-static void test_template_built_then_loaded(void)
+static void test_template_built(struct fx *f)
 {
-	struct fx f;
 	struct outcome a;
 
-	fx_init(&f, "cache");
-	fx_start(&f);
+	fx_start(f);
 	struct vmm *boot = fake_vmm_nth(0);
-	CHECK(pool_get_status(f.pool) == POOL_STARTING && boot && boot->booted,
+	CHECK(pool_get_status(f->pool) == POOL_STARTING && boot && boot->booted,
 	      "no cached template: one is built at once");
-	CHECK(boot && strncmp(boot->ram_path, f.cache, strlen(f.cache)) == 0,
+	CHECK(boot && strncmp(boot->ram_path, f->cache, strlen(f->cache)) == 0,
 	      "the template's RAM file is in the cache");
-	CHECK(submit(&f, "A", 5000, &a, NULL) == 0 && counts_are(f.pool, 0, 0, 0, 1),
+	CHECK(submit(f, "A", 5000, &a, NULL) == 0 && counts_are(f->pool, 0, 0, 0, 1),
 	      "a request waits while the template is built");
-	CHECK(fx_serve(&f) && pool_template_ms(f.pool) >= 0);
+	CHECK(fx_serve(f) && pool_template_ms(f->pool) >= 0);
 	struct vmm *v = clone_nth(0);
 	/* want is 1 (the demand) plus one for the waiting request */
-	CHECK(v && counts_are(f.pool, 0, 2, 0, 1), "serving: clones are restored for the waiting request");
+	CHECK(v && counts_are(f->pool, 0, 2, 0, 1), "serving: clones are restored for the waiting request");
 	CHECK(v && is_sealed(v->ram_fd) && is_sealed(v->state_fd), "clones restore from sealed memfds");
-	if (!v) {
-		fx_stop(&f);
+	if (!v)
 		return;
-	}
 	fake_vmm_ready(v);
-	CHECK(v->jobs == 1 && strcmp(v->job.stdin_data, "A") == 0 && counts_are(f.pool, 0, 1, 1, 0),
+	CHECK(v->jobs == 1 && strcmp(v->job.stdin_data, "A") == 0 && counts_are(f->pool, 0, 1, 1, 0),
 	      "the waiting request gets the clone");
 	finish_job(v);
 	CHECK(outcome_is(&a, JOB_OK, "") && strcmp(a.out, "done") == 0 && a.t.queue_us > 0,
 	      "its result arrives; queue_ms covers the template build");
-	fx_stop(&f);
-
-	/* Same inputs, same cache: loaded, not booted. */
-	fx_init(&f, "cache");
-	fx_start(&f);
-	CHECK(pool_get_status(f.pool) == POOL_STARTING);
-	CHECK(!fx_serve(&f) && fake_vmm_made() == 0, "the cached template is loaded without a VM");
-	CHECK(stat_of(f.pool, "size") == 0 && counts_are(f.pool, 0, 0, 0, 0), "min 0: no clone while idle");
-	fx_stop(&f);
 }
 
-static void test_template_failures(void)
+/* Same inputs, same cache as test_template_built(): loaded, not booted. */
+static void test_template_loaded(struct fx *f)
 {
-	struct fx f;
+	fx_start(f);
+	CHECK(pool_get_status(f->pool) == POOL_STARTING);
+	CHECK(!fx_serve(f) && fake_vmm_made() == 0, "the cached template is loaded without a VM");
+	CHECK(stat_of(f->pool, "size") == 0 && counts_are(f->pool, 0, 0, 0, 0), "min 0: no clone while idle");
+}
+
+/* A hello world that prints the wrong thing. */
+static void test_template_wrong_hello(struct fx *f)
+{
 	struct outcome a, b;
 
-	/* A hello world that prints the wrong thing. */
-	fx_init(&f, "cache-hello");
-	fx_start(&f);
-	CHECK(submit(&f, "A", 5000, &a, NULL) == 0);
+	fx_start(f);
+	CHECK(submit(f, "A", 5000, &a, NULL) == 0);
 	struct vmm *boot = booting_vm();
 	CHECK(boot != NULL);
 	if (boot) {
@@ -385,58 +379,59 @@ static void test_template_failures(void)
 		fake_vmm_result(boot, 0, "not the hello output\n");
 		CHECK(boot->freed);
 	}
-	CHECK(pool_get_status(f.pool) == POOL_FAILED, "a wrong hello world fails the pool");
+	CHECK(pool_get_status(f->pool) == POOL_FAILED, "a wrong hello world fails the pool");
 	CHECK(outcome_is(&a, JOB_SANDBOX_ERROR, "fake unavailable: hello world check failed"),
 	      "the waiting request gets the reason");
-	CHECK(pool_get_error(f.pool) && strstr(pool_get_error(f.pool), "hello world check failed"));
-	CHECK(submit(&f, "B", 5000, &b, NULL) == -ENODEV && b.calls == 0, "later requests: -ENODEV at once");
-	fx_stop(&f);
+	CHECK(pool_get_error(f->pool) && strstr(pool_get_error(f->pool), "hello world check failed"));
+	CHECK(submit(f, "B", 5000, &b, NULL) == -ENODEV && b.calls == 0, "later requests: -ENODEV at once");
+}
 
-	/* The template VM dies while booting. */
-	fx_init(&f, "cache-dies");
-	fx_start(&f);
-	CHECK(submit(&f, "A", 5000, &a, NULL) == 0);
-	boot = booting_vm();
+/* The template VM dies while booting. */
+static void test_template_vm_dies(struct fx *f)
+{
+	struct outcome a;
+
+	fx_start(f);
+	CHECK(submit(f, "A", 5000, &a, NULL) == 0);
+	struct vmm *boot = booting_vm();
 	if (boot)
 		fake_vmm_fail(boot, "QEMU exited");
-	CHECK(pool_get_status(f.pool) == POOL_FAILED &&
-		  strcmp(pool_get_error(f.pool) ?: "", "template VM failed: QEMU exited") == 0,
+	CHECK(pool_get_status(f->pool) == POOL_FAILED &&
+		  strcmp(pool_get_error(f->pool) ?: "", "template VM failed: QEMU exited") == 0,
 	      "a template VM that dies fails the pool");
 	CHECK(outcome_is(&a, JOB_SANDBOX_ERROR, "template VM failed: QEMU exited"));
-	fx_stop(&f);
+}
 
-	/* No VMM can be started at all. */
-	fx_init(&f, "cache-noboot");
+/* No VMM can be started at all. */
+static void test_template_cannot_start(struct fx *f)
+{
+	struct outcome a;
+
 	fake_vmm_boot_error = -ENOEXEC;
-	fx_start(&f);
-	CHECK(pool_get_status(f.pool) == POOL_FAILED && fake_vmm_made() == 0 &&
-		  strcmp(pool_get_error(f.pool) ?: "", "could not start preparing the template") == 0,
+	fx_start(f);
+	CHECK(pool_get_status(f->pool) == POOL_FAILED && fake_vmm_made() == 0 &&
+		  strcmp(pool_get_error(f->pool) ?: "", "could not start preparing the template") == 0,
 	      "a template VM that cannot start fails the pool");
-	CHECK(submit(&f, "A", 5000, &a, NULL) == -ENODEV);
-	fx_stop(&f);
+	CHECK(submit(f, "A", 5000, &a, NULL) == -ENODEV);
 }
 
 /* ---- a clone's life ---- */
 
-static void test_warm_clone_lifecycle(void)
+static void test_warm_clone_lifecycle(struct fx *f)
 {
-	struct fx f;
 	struct outcome a;
 
-	fx_init(&f, "cache");
-	f.cfg.min = f.cfg.max = 1;
-	f.cfg.warm_clones = true;
-	fx_start(&f);
-	fx_serve(&f);
+	f->cfg.min = f->cfg.max = 1;
+	f->cfg.warm_clones = true;
+	fx_start(f);
+	fx_serve(f);
 	struct vmm *v = clone_nth(0);
-	CHECK(v && clones_made() == 1 && counts_are(f.pool, 0, 1, 0, 0), "min 1: one clone restoring");
-	if (!v) {
-		fx_stop(&f);
+	CHECK(v && clones_made() == 1 && counts_are(f->pool, 0, 1, 0, 0), "min 1: one clone restoring");
+	if (!v)
 		return;
-	}
 	/* restoring -> warming: resumed for the warm-up job. */
 	fake_vmm_ready(v);
-	CHECK(v->n_ops == 1 && v->ops[0].op == FAKE_RESUME && v->jobs == 0 && counts_are(f.pool, 0, 1, 0, 0),
+	CHECK(v->n_ops == 1 && v->ops[0].op == FAKE_RESUME && v->jobs == 0 && counts_are(f->pool, 0, 1, 0, 0),
 	      "restored: resumed for warm-up, still counted as restoring");
 	CHECK(fake_vmm_reply(v, NULL) == FAKE_RESUME);
 	CHECK(v->jobs == 1 && strcmp(v->job.run_argv0, "cat") == 0 && strcmp(v->job.stdin_data, "x") == 0 &&
@@ -444,22 +439,22 @@ static void test_warm_clone_lifecycle(void)
 	      "warm-up job: cat of one byte, our data only");
 	fake_vmm_ack(v);
 	fake_vmm_result(v, 0, "x");
-	CHECK(v->n_ops == 1 && v->ops[0].op == FAKE_PAUSE && counts_are(f.pool, 0, 1, 0, 0),
+	CHECK(v->n_ops == 1 && v->ops[0].op == FAKE_PAUSE && counts_are(f->pool, 0, 1, 0, 0),
 	      "warm-up done: paused again");
 	/* warming -> ready */
 	CHECK(fake_vmm_reply(v, NULL) == FAKE_PAUSE);
-	CHECK(counts_are(f.pool, 1, 0, 0, 0) && stat_of(f.pool, "restores") == 1, "paused: ready");
-	pump(f.base);
+	CHECK(counts_are(f->pool, 1, 0, 0, 0) && stat_of(f->pool, "restores") == 1, "paused: ready");
+	pump(f->base);
 	CHECK(clones_made() == 1, "want 1, one ready: no more restores");
 
 	/* ready -> leased: cont, and the job right behind it. */
-	CHECK(submit(&f, "A", 5000, &a, NULL) == 0);
-	CHECK(counts_are(f.pool, 0, 0, 1, 0) && v->n_ops == 1 && v->ops[0].op == FAKE_RESUME && v->jobs == 2,
+	CHECK(submit(f, "A", 5000, &a, NULL) == 0);
+	CHECK(counts_are(f->pool, 0, 0, 1, 0) && v->n_ops == 1 && v->ops[0].op == FAKE_RESUME && v->jobs == 2,
 	      "leased: cont sent and the job sent without waiting for its reply");
 	CHECK(strcmp(v->job.file0, "main.txt") == 0 && strcmp(v->job.data0, "A") == 0 &&
 	      strcmp(v->job.run_argv0, "cat") == 0 && v->job.run_argc == 2 && v->job.wall_ms == 5000);
-	pump(f.base);
-	CHECK(clones_made() == 2 && counts_are(f.pool, 0, 1, 1, 0), "the leased clone is replaced at once");
+	pump(f->base);
+	CHECK(clones_made() == 2 && counts_are(f->pool, 0, 1, 1, 0), "the leased clone is replaced at once");
 	/* leased -> running -> discarded */
 	CHECK(fake_vmm_reply(v, NULL) == FAKE_RESUME && a.calls == 0);
 	fake_vmm_ack(v);
@@ -469,277 +464,256 @@ static void test_warm_clone_lifecycle(void)
 	      "the result reaches the owner; exit 3 is still ok");
 	CHECK(a.t.handoff_us <= a.t.total_us && a.t.startup_us >= a.t.queue_us && a.t.setup_us == 250,
 	      "timings filled");
-	CHECK(v->freed && counts_are(f.pool, 0, 1, 0, 0) && stat_of(f.pool, "jobs") == 1,
+	CHECK(v->freed && counts_are(f->pool, 0, 1, 0, 0) && stat_of(f->pool, "jobs") == 1,
 	      "a clone that ran a job is discarded, never reused");
-	fx_stop(&f);
 }
 
 /* Warm-up trouble counts as a failed restore; a restore that gets through
  * resets the count. */
-static void test_warm_failures(void)
+static void test_warm_failures(struct fx *f)
 {
-	struct fx f;
 	struct outcome a;
 
-	fx_init(&f, "cache");
-	f.cfg.min = f.cfg.max = 1;
-	f.cfg.max_restoring = 1;
-	f.cfg.warm_clones = true;
-	fx_start(&f);
-	fx_serve(&f);
+	f->cfg.min = f->cfg.max = 1;
+	f->cfg.max_restoring = 1;
+	f->cfg.warm_clones = true;
+	fx_start(f);
+	fx_serve(f);
 
 	struct vmm *v = clone_nth(0);
 	fake_vmm_ready(v);
 	fake_vmm_reply(v, NULL);
 	fake_vmm_result(v, 1, "");
-	CHECK(v->freed && stat_of(f.pool, "restore_failures") == 1 &&
-		  pool_restore_failures_in_a_row(f.pool) == 1,
+	CHECK(v->freed && stat_of(f->pool, "restore_failures") == 1 &&
+		  pool_restore_failures_in_a_row(f->pool) == 1,
 	      "a warm-up job that fails discards the clone");
-	pump(f.base);
+	pump(f->base);
 	v = clone_nth(1);
 	CHECK(v != NULL, "and another clone is restored");
-	if (!v) {
-		fx_stop(&f);
+	if (!v)
 		return;
-	}
 	fake_vmm_ready(v);
 	CHECK(fake_vmm_reply(v, "cont failed") == FAKE_RESUME);
-	CHECK(v->freed && pool_restore_failures_in_a_row(f.pool) == 2, "cont failing for warm-up: a failure");
-	CHECK(pool_get_error(f.pool) == NULL && submit(&f, "A", 5000, &a, NULL) == 0,
+	CHECK(v->freed && pool_restore_failures_in_a_row(f->pool) == 2,
+	      "cont failing for warm-up: a failure");
+	CHECK(pool_get_error(f->pool) == NULL && submit(f, "A", 5000, &a, NULL) == 0,
 	      "two failures: requests still queue");
-	pump(f.base);
+	pump(f->base);
 	v = clone_nth(2);
 	fake_vmm_ready(v);
 	fake_vmm_reply(v, NULL);
 	fake_vmm_result(v, 0, "x");
 	CHECK(fake_vmm_reply(v, NULL) == FAKE_PAUSE);
-	CHECK(pool_restore_failures_in_a_row(f.pool) == 0 && stat_of(f.pool, "restores") == 1 &&
-		  stat_of(f.pool, "restore_failures") == 2,
+	CHECK(pool_restore_failures_in_a_row(f->pool) == 0 && stat_of(f->pool, "restores") == 1 &&
+		  stat_of(f->pool, "restore_failures") == 2,
 	      "a clone that gets ready resets the count");
-	CHECK(clone_with_job("A") == v && counts_are(f.pool, 0, 0, 1, 0), "and takes the waiting request");
-	fx_stop(&f);
+	CHECK(clone_with_job("A") == v && counts_are(f->pool, 0, 0, 1, 0), "and takes the waiting request");
 }
 
 /* A ready clone that dies, a client that leaves, a VMM that fails under a
  * job, a result before the cont reply. */
-static void test_vm_trouble(void)
+static void test_vm_trouble(struct fx *f)
 {
-	struct fx f;
 	struct outcome a, b, c;
 	struct pool_job *job = NULL;
 
-	fx_init(&f, "cache");
-	f.cfg.min = f.cfg.max = 1;
-	fx_start(&f);
-	fx_serve(&f);
+	f->cfg.min = f->cfg.max = 1;
+	fx_start(f);
+	fx_serve(f);
 	struct vmm *v = clone_nth(0);
 	fake_vmm_ready(v);
-	CHECK(counts_are(f.pool, 1, 0, 0, 0), "no warm-up: restored is ready");
+	CHECK(counts_are(f->pool, 1, 0, 0, 0), "no warm-up: restored is ready");
 	fake_vmm_fail(v, "killed");
-	CHECK(v->freed && stat_of(f.pool, "idle_vm_deaths") == 1 &&
-		  stat_of(f.pool, "restore_failures") == 0 && counts_are(f.pool, 0, 0, 0, 0),
+	CHECK(v->freed && stat_of(f->pool, "idle_vm_deaths") == 1 &&
+		  stat_of(f->pool, "restore_failures") == 0 && counts_are(f->pool, 0, 0, 0, 0),
 	      "an idle clone that dies is counted and dropped");
-	pump(f.base);
+	pump(f->base);
 	v = clone_nth(1);
 	CHECK(v != NULL, "and replaced");
 	fake_vmm_ready(v);
 
-	CHECK(submit(&f, "A", 5000, &a, &job) == 0 && clone_with_job("A") == v);
+	CHECK(submit(f, "A", 5000, &a, &job) == 0 && clone_with_job("A") == v);
 	pool_cancel(job);
-	CHECK(v->freed && counts_are(f.pool, 0, 0, 0, 0), "a client that leaves: its VM is discarded");
-	pump(f.base);
+	CHECK(v->freed && counts_are(f->pool, 0, 0, 0, 0), "a client that leaves: its VM is discarded");
+	pump(f->base);
 	v = clone_nth(2);
 	fake_vmm_ready(v);
-	CHECK(submit(&f, "B", 5000, &b, NULL) == 0 && clone_with_job("B") == v);
+	CHECK(submit(f, "B", 5000, &b, NULL) == 0 && clone_with_job("B") == v);
 	CHECK(fake_vmm_reply(v, NULL) == FAKE_RESUME);
 	fake_vmm_fail(v, "QEMU exited");
 	CHECK(outcome_is(&b, JOB_SANDBOX_ERROR, "QEMU exited") && v->freed, "a VMM failing under a job");
-	pump(f.base);
+	pump(f->base);
 	v = clone_nth(3);
 	fake_vmm_ready(v);
-	CHECK(submit(&f, "C", 5000, &c, NULL) == 0 && clone_with_job("C") == v);
+	CHECK(submit(f, "C", 5000, &c, NULL) == 0 && clone_with_job("C") == v);
 	fake_vmm_result(v, 0, "early");
 	CHECK(outcome_is(&c, JOB_OK, "") && strcmp(c.out, "early") == 0 && v->freed,
 	      "a result before the cont reply is taken");
 	CHECK(a.calls == 0, "a cancelled request is never called back");
-	CHECK(stat_of(f.pool, "sandbox_errors") == 1 && stat_of(f.pool, "jobs") == 2);
-	fx_stop(&f);
+	CHECK(stat_of(f->pool, "sandbox_errors") == 1 && stat_of(f->pool, "jobs") == 2);
 }
 
 /* ---- refills and caps ---- */
 
-static void test_refill(void)
+static void test_refill(struct fx *f)
 {
-	struct fx f;
 	struct outcome a, b, c;
 
-	fx_init(&f, "cache");
-	f.cfg.min = 2;
-	f.cfg.max = 4;
-	f.cfg.max_restoring = 2;
-	fx_start(&f);
-	fx_serve(&f);
-	CHECK(clones_made() == 2 && stat_of(f.pool, "size") == 2 && counts_are(f.pool, 0, 2, 0, 0),
+	f->cfg.min = 2;
+	f->cfg.max = 4;
+	f->cfg.max_restoring = 2;
+	fx_start(f);
+	fx_serve(f);
+	CHECK(clones_made() == 2 && stat_of(f->pool, "size") == 2 && counts_are(f->pool, 0, 2, 0, 0),
 	      "refill up to want (min 2)");
 	fake_vmm_ready(clone_nth(0));
 	fake_vmm_ready(clone_nth(1));
-	pump(f.base);
-	CHECK(clones_made() == 2 && counts_are(f.pool, 2, 0, 0, 0), "and no further");
+	pump(f->base);
+	CHECK(clones_made() == 2 && counts_are(f->pool, 2, 0, 0, 0), "and no further");
 
 	/* Demand: two leased, one waiting -> want 3, and one more for the
 	 * waiting request, but only max_restoring restores at a time. */
-	CHECK(submit(&f, "A", 5000, &a, NULL) == 0 && submit(&f, "B", 5000, &b, NULL) == 0 &&
-	      submit(&f, "C", 5000, &c, NULL) == 0);
-	CHECK(stat_of(f.pool, "size") == 3 && counts_are(f.pool, 0, 0, 2, 1), "want grows to busy + queued");
-	pump(f.base);
-	CHECK(clones_made() == 4 && counts_are(f.pool, 0, 2, 2, 1),
+	CHECK(submit(f, "A", 5000, &a, NULL) == 0 && submit(f, "B", 5000, &b, NULL) == 0 &&
+	      submit(f, "C", 5000, &c, NULL) == 0);
+	CHECK(stat_of(f->pool, "size") == 3 && counts_are(f->pool, 0, 0, 2, 1),
+	      "want grows to busy + queued");
+	pump(f->base);
+	CHECK(clones_made() == 4 && counts_are(f->pool, 0, 2, 2, 1),
 	      "two restores at a time (max_restoring 2)");
 	fake_vmm_ready(clone_nth(2));
-	CHECK(clone_with_job("C") == clone_nth(2) && counts_are(f.pool, 0, 1, 3, 0));
-	pump(f.base);
-	CHECK(clones_made() == 5 && counts_are(f.pool, 0, 2, 3, 0),
+	CHECK(clone_with_job("C") == clone_nth(2) && counts_are(f->pool, 0, 1, 3, 0));
+	pump(f->base);
+	CHECK(clones_made() == 5 && counts_are(f->pool, 0, 2, 3, 0),
 	      "a finished restore makes room for the next");
 	fake_vmm_ready(clone_nth(3));
 	fake_vmm_ready(clone_nth(4));
-	pump(f.base);
-	CHECK(clones_made() == 6 && counts_are(f.pool, 2, 1, 3, 0), "busy clones do not count towards want");
+	pump(f->base);
+	CHECK(clones_made() == 6 && counts_are(f->pool, 2, 1, 3, 0), "busy clones do not count towards want");
 	fake_vmm_ready(clone_nth(5));
-	pump(f.base);
-	CHECK(clones_made() == 6 && counts_are(f.pool, 3, 0, 3, 0), "want 3 ready: nothing more");
-	fx_stop(&f);
+	pump(f->base);
+	CHECK(clones_made() == 6 && counts_are(f->pool, 3, 0, 3, 0), "want 3 ready: nothing more");
 }
 
 /* The set's global cap: a refill takes a slot per clone, waits when there
  * is none, and is kicked when one is given back. */
-static void test_global_cap(void)
+static void test_global_cap(struct fx *f)
 {
-	struct fx f;
 	struct outcome a;
 
-	fx_init(&f, "cache");
-	f.cfg.min = f.cfg.max = 4;
-	f.cfg.max_restoring = 4;
-	f.set_cfg.max_vms = 3;
-	fx_start(&f);
-	fx_serve(&f);
-	CHECK(clones_made() == 3 && set_stat(f.set, "vms") == 3 && set_stat(f.set, "cap_waits") == 1,
+	f->cfg.min = f->cfg.max = 4;
+	f->cfg.max_restoring = 4;
+	f->set_cfg.max_vms = 3;
+	fx_start(f);
+	fx_serve(f);
+	CHECK(clones_made() == 3 && set_stat(f->set, "vms") == 3 && set_stat(f->set, "cap_waits") == 1,
 	      "want 4, cap 3: three clones");
 	for (unsigned i = 0; i < 3; i++)
 		fake_vmm_ready(clone_nth(i));
-	pump(f.base);
-	CHECK(clones_made() == 3 && counts_are(f.pool, 3, 0, 0, 0), "no slot, no restore");
-	CHECK(submit(&f, "A", 5000, &a, NULL) == 0);
-	pump(f.base);
-	CHECK(clones_made() == 3 && counts_are(f.pool, 2, 0, 1, 0), "a busy clone holds its slot");
+	pump(f->base);
+	CHECK(clones_made() == 3 && counts_are(f->pool, 3, 0, 0, 0), "no slot, no restore");
+	CHECK(submit(f, "A", 5000, &a, NULL) == 0);
+	pump(f->base);
+	CHECK(clones_made() == 3 && counts_are(f->pool, 2, 0, 1, 0), "a busy clone holds its slot");
 	struct vmm *v = clone_with_job("A");
 	CHECK(v != NULL);
 	if (v)
 		finish_job(v);
-	CHECK(outcome_is(&a, JOB_OK, "") && set_stat(f.set, "vms") == 2);
-	pump(f.base);
-	CHECK(clones_made() == 4 && set_stat(f.set, "vms") == 3 && counts_are(f.pool, 2, 1, 0, 0),
+	CHECK(outcome_is(&a, JOB_OK, "") && set_stat(f->set, "vms") == 2);
+	pump(f->base);
+	CHECK(clones_made() == 4 && set_stat(f->set, "vms") == 3 && counts_are(f->pool, 2, 1, 0, 0),
 	      "a slot given back: the starved pool is kicked and refills");
-	fx_stop(&f);
 }
 
 /* Two pools at the cap: a request of one evicts an idle clone of the
  * other; the other's refill towards its want never evicts back. */
-static void test_eviction(void)
+static void test_eviction(struct fx *f)
 {
-	struct fx f;
 	struct pool *y = NULL;
 	struct outcome a;
 
-	fx_init(&f, "cache");
-	f.cfg.min = f.cfg.max = 2;
-	f.set_cfg.max_vms = 2;
-	fx_start(&f);
-	struct pool_config ycfg = f.cfg;
+	f->cfg.min = f->cfg.max = 2;
+	f->set_cfg.max_vms = 2;
+	fx_start(f);
+	struct pool_config ycfg = f->cfg;
 	ycfg.lang = lang2;
 	ycfg.min = 0;
-	CHECK(pool_new(f.base, &ycfg, &y) == 0);
+	CHECK(pool_new(f->base, &ycfg, &y) == 0);
 	CHECK(pool_get_status(y) == POOL_WAITING, "one build at a time: the second pool waits");
-	fx_serve(&f);
+	fx_serve(f);
 	struct vmm *boot = booting_vm();
 	CHECK(boot != NULL && pool_get_status(y) == POOL_STARTING, "its build starts when the first ends");
 	if (boot)
 		drive_template_vm(boot, lang2);
-	RUN_UNTIL(f.base, pool_get_status(y) == POOL_SERVING, 2000);
+	RUN_UNTIL(f->base, pool_get_status(y) == POOL_SERVING, 2000);
 	CHECK(pool_get_status(y) == POOL_SERVING);
 	fake_vmm_ready(clone_nth(0));
 	fake_vmm_ready(clone_nth(1));
-	pump(f.base);
-	CHECK(counts_are(f.pool, 2, 0, 0, 0) && set_stat(f.set, "vms") == 2);
+	pump(f->base);
+	CHECK(counts_are(f->pool, 2, 0, 0, 0) && set_stat(f->set, "vms") == 2);
 
 	CHECK(submit_to(y, "A", 5000, &a, NULL) == 0);
-	pump(f.base);
-	CHECK(set_stat(f.set, "evictions") == 1 && counts_are(f.pool, 1, 0, 0, 0) &&
+	pump(f->base);
+	CHECK(set_stat(f->set, "evictions") == 1 && counts_are(f->pool, 1, 0, 0, 0) &&
 		  counts_are(y, 0, 1, 0, 1),
 	      "a waiting request evicts an idle clone of the other pool");
 	CHECK(clone_nth(0)->freed != clone_nth(1)->freed && clones_made() == 3);
 	fake_vmm_ready(clone_nth(2));
-	pump(f.base);
-	CHECK(clone_with_job("A") == clone_nth(2) && set_stat(f.set, "evictions") == 1 && clones_made() == 3,
+	pump(f->base);
+	CHECK(clone_with_job("A") == clone_nth(2) && set_stat(f->set, "evictions") == 1 && clones_made() == 3,
 	      "the other pool's refill waits for a slot instead of evicting back");
 	finish_job(clone_nth(2));
 	CHECK(outcome_is(&a, JOB_OK, ""));
-	pump(f.base);
-	CHECK(clones_made() == 4 && set_stat(f.set, "vms") == 2, "the slot given back is used again");
-	pool_set_close(f.set);
+	pump(f->base);
+	CHECK(clones_made() == 4 && set_stat(f->set, "vms") == 2, "the slot given back is used again");
+	pool_set_close(f->set);
 	pool_free(y);
-	fx_stop(&f);
 }
 
 /* Without requests, want halves every idle period and ready clones above
  * it are discarded, down to min. */
-static void test_idle_shrink(void)
+static void test_idle_shrink(struct fx *f)
 {
-	struct fx f;
 	struct outcome a, b;
 
-	fx_init(&f, "cache");
-	f.cfg.idle_ms = 100;
-	fx_start(&f);
-	fx_serve(&f);
-	CHECK(submit(&f, "A", 5000, &a, NULL) == 0 && submit(&f, "B", 5000, &b, NULL) == 0);
-	pump(f.base);
-	CHECK(stat_of(f.pool, "size") == 2 && clones_made() == 2);
+	f->cfg.idle_ms = 100;
+	fx_start(f);
+	fx_serve(f);
+	CHECK(submit(f, "A", 5000, &a, NULL) == 0 && submit(f, "B", 5000, &b, NULL) == 0);
+	pump(f->base);
+	CHECK(stat_of(f->pool, "size") == 2 && clones_made() == 2);
 	fake_vmm_ready(clone_nth(0));
 	fake_vmm_ready(clone_nth(1));
 	finish_job(clone_with_job("A"));
 	finish_job(clone_with_job("B"));
-	pump(f.base);
+	pump(f->base);
 	fake_vmm_ready(clone_nth(2));
 	fake_vmm_ready(clone_nth(3));
-	CHECK(counts_are(f.pool, 2, 0, 0, 0), "two clones ready after two requests");
-	RUN_UNTIL(f.base, stat_of(f.pool, "size") == 0 && stat_of(f.pool, "ready") == 0, 3000);
-	CHECK(stat_of(f.pool, "size") == 0 && counts_are(f.pool, 0, 0, 0, 0) && clone_nth(2)->freed &&
+	CHECK(counts_are(f->pool, 2, 0, 0, 0), "two clones ready after two requests");
+	RUN_UNTIL(f->base, stat_of(f->pool, "size") == 0 && stat_of(f->pool, "ready") == 0, 3000);
+	CHECK(stat_of(f->pool, "size") == 0 && counts_are(f->pool, 0, 0, 0, 0) && clone_nth(2)->freed &&
 		  clone_nth(3)->freed && clones_made() == 4,
 	      "idle: want shrinks to min 0 and the ready clones are discarded");
-	fx_stop(&f);
 }
 
 /* ---- the queue ---- */
 
-static void test_fifo(void)
+static void test_fifo(struct fx *f)
 {
-	struct fx f;
 	struct outcome o[5];
 	struct pool_job *job_b = NULL;
 	const char *tags[] = {"A", "B", "C", "D", "E"};
 
-	fx_init(&f, "cache");
-	f.cfg.queue_max = 4;
-	fx_start(&f);
-	fx_serve(&f);
+	f->cfg.queue_max = 4;
+	fx_start(f);
+	fx_serve(f);
 	for (int i = 0; i < 4; i++)
-		CHECK(submit(&f, tags[i], 5000, &o[i], i == 1 ? &job_b : NULL) == 0);
-	pump(f.base);
-	CHECK(counts_are(f.pool, 0, 2, 0, 4) && stat_of(f.pool, "size") == 4);
-	CHECK(submit(&f, "E", 5000, &o[4], NULL) == -EAGAIN, "queue full, nothing ready: -EAGAIN");
+		CHECK(submit(f, tags[i], 5000, &o[i], i == 1 ? &job_b : NULL) == 0);
+	pump(f->base);
+	CHECK(counts_are(f->pool, 0, 2, 0, 4) && stat_of(f->pool, "size") == 4);
+	CHECK(submit(f, "E", 5000, &o[4], NULL) == -EAGAIN, "queue full, nothing ready: -EAGAIN");
 	pool_cancel(job_b);
-	CHECK(counts_are(f.pool, 0, 2, 0, 3), "a cancelled request leaves the queue");
-	CHECK(submit(&f, "E", 5000, &o[4], NULL) == 0, "and frees its place");
+	CHECK(counts_are(f->pool, 0, 2, 0, 3), "a cancelled request leaves the queue");
+	CHECK(submit(f, "E", 5000, &o[4], NULL) == 0, "and frees its place");
 
 	/* Clones become ready in another order than they were started: the
 	 * requests still go out oldest first. */
@@ -747,12 +721,12 @@ static void test_fifo(void)
 	CHECK(clone_with_job("A") == clone_nth(1), "first ready clone: the oldest request");
 	fake_vmm_ready(clone_nth(0));
 	CHECK(clone_with_job("C") == clone_nth(0), "next: the next request, the cancelled one skipped");
-	pump(f.base);
+	pump(f->base);
 	CHECK(clones_made() == 4);
 	fake_vmm_ready(clone_nth(3));
 	fake_vmm_ready(clone_nth(2));
 	CHECK(clone_with_job("D") == clone_nth(3) && clone_with_job("E") == clone_nth(2) &&
-		  counts_are(f.pool, 0, 0, 4, 0),
+		  counts_are(f->pool, 0, 0, 4, 0),
 	      "then D, then E");
 	const char *finish_order[] = {"E", "A", "D", "C"};
 	for (int i = 0; i < 4; i++) {
@@ -763,94 +737,83 @@ static void test_fifo(void)
 	CHECK(outcome_is(&o[0], JOB_OK, "") && outcome_is(&o[2], JOB_OK, "") &&
 	      outcome_is(&o[3], JOB_OK, "") && outcome_is(&o[4], JOB_OK, ""));
 	CHECK(o[1].calls == 0, "the cancelled request is never called back");
-	fx_stop(&f);
 }
 
 /* ---- deadlines, on real time ---- */
 
 /* A request that waits too long fails; the restore it started goes on
  * until its own timeout. */
-static void test_queue_deadline_and_restore_timeout(void)
+static void test_queue_deadline_and_restore_timeout(struct fx *f)
 {
-	struct fx f;
 	struct outcome a;
 
-	fx_init(&f, "cache");
-	pool_timeouts_init(&f.cfg.timeouts, 0.05); /* restore timeout: 500 ms */
-	f.cfg.timeouts.queue_wait_ms = 150;
-	f.cfg.max_restoring = 1;
-	fx_start(&f);
-	fx_serve(&f);
+	pool_timeouts_init(&f->cfg.timeouts, 0.05); /* restore timeout: 500 ms */
+	f->cfg.timeouts.queue_wait_ms = 150;
+	f->cfg.max_restoring = 1;
+	fx_start(f);
+	fx_serve(f);
 	uint64_t t0 = now_ms();
-	CHECK(submit(&f, "A", 5000, &a, NULL) == 0);
-	pump(f.base);
+	CHECK(submit(f, "A", 5000, &a, NULL) == 0);
+	pump(f->base);
 	struct vmm *v = clone_nth(0);
-	CHECK(v != NULL && counts_are(f.pool, 0, 1, 0, 1));
-	run_ms(f.base, 30);
+	CHECK(v != NULL && counts_are(f->pool, 0, 1, 0, 1));
+	run_ms(f->base, 30);
 	CHECK(a.calls == 0, "still waiting before its deadline");
-	RUN_UNTIL(f.base, a.calls > 0, 3000);
+	RUN_UNTIL(f->base, a.calls > 0, 3000);
 	uint64_t waited = now_ms() - t0;
 	CHECK(outcome_is(&a, JOB_SANDBOX_ERROR, "no VM became available in time") && waited >= 150 &&
-		  waited < 450 && counts_are(f.pool, 0, 1, 0, 0),
+		  waited < 450 && counts_are(f->pool, 0, 1, 0, 0),
 	      "a request that waits past its deadline fails");
 	printf("# queue deadline after %llu ms (150 asked)\n", (unsigned long long)waited);
-	if (!v) {
-		fx_stop(&f);
+	if (!v)
 		return;
-	}
 	CHECK(!v->freed, "the restore it started goes on");
-	RUN_UNTIL(f.base, v->freed, 3000);
+	RUN_UNTIL(f->base, v->freed, 3000);
 	waited = now_ms() - t0;
-	CHECK(v->freed && waited >= 500 && waited < 1500 && stat_of(f.pool, "restore_failures") == 1 &&
-		  pool_restore_failures_in_a_row(f.pool) == 1,
+	CHECK(v->freed && waited >= 500 && waited < 1500 && stat_of(f->pool, "restore_failures") == 1 &&
+		  pool_restore_failures_in_a_row(f->pool) == 1,
 	      "a restore that never completes is timed out and counted");
 	printf("# restore timed out after %llu ms (500 asked)\n", (unsigned long long)waited);
-	pump(f.base);
-	CHECK(clones_made() == 2 && counts_are(f.pool, 0, 1, 0, 0),
+	pump(f->base);
+	CHECK(clones_made() == 2 && counts_are(f->pool, 0, 1, 0, 0),
 	      "want is 1 from the demand: restored again");
 	fake_vmm_ready(clone_nth(1));
-	CHECK(counts_are(f.pool, 1, 0, 0, 0) && pool_restore_failures_in_a_row(f.pool) == 0);
-	fx_stop(&f);
+	CHECK(counts_are(f->pool, 1, 0, 0, 0) && pool_restore_failures_in_a_row(f->pool) == 0);
 }
 
 /* The host deadline of a leased VM: the run step's timeout plus 2 s x
  * slowdown (100 ms here). */
-static void test_run_deadlines(void)
+static void test_run_deadlines(struct fx *f)
 {
-	struct fx f;
 	struct outcome a, b;
 
-	fx_init(&f, "cache");
-	pool_timeouts_init(&f.cfg.timeouts, 0.05);
-	f.cfg.timeouts.queue_wait_ms = 20; /* over once leased: must not fire then */
-	f.cfg.min = f.cfg.max = 2;
-	fx_start(&f);
-	fx_serve(&f);
+	pool_timeouts_init(&f->cfg.timeouts, 0.05);
+	f->cfg.timeouts.queue_wait_ms = 20; /* over once leased: must not fire then */
+	f->cfg.min = f->cfg.max = 2;
+	fx_start(f);
+	fx_serve(f);
 	fake_vmm_ready(clone_nth(0));
 	fake_vmm_ready(clone_nth(1));
 	uint64_t t0 = now_ms();
-	CHECK(submit(&f, "A", 50, &a, NULL) == 0 && submit(&f, "B", 50, &b, NULL) == 0);
+	CHECK(submit(f, "A", 50, &a, NULL) == 0 && submit(f, "B", 50, &b, NULL) == 0);
 	struct vmm *va = clone_with_job("A"), *vb = clone_with_job("B");
 	CHECK(va && vb && va != vb);
-	if (!va || !vb) {
-		fx_stop(&f);
+	if (!va || !vb)
 		return;
-	}
 	/* A's cont is never answered; B runs and never finishes. */
 	CHECK(fake_vmm_reply(vb, NULL) == FAKE_RESUME);
 	fake_vmm_ack(vb);
-	run_ms(f.base, 40);
+	run_ms(f->base, 40);
 	CHECK(a.calls == 0 && b.calls == 0, "no deadline before the run step's timeout");
-	RUN_UNTIL(f.base, a.calls > 0 && b.calls > 0, 3000);
+	RUN_UNTIL(f->base, a.calls > 0 && b.calls > 0, 3000);
 	uint64_t waited = now_ms() - t0;
 	CHECK(outcome_is(&a, JOB_SANDBOX_ERROR, "the VMM did not resume in time") && va->freed,
 	      "a VMM that never resumes: sandbox_error, killed");
 	CHECK(outcome_is(&b, JOB_TIMEOUT, "host deadline reached") && vb->freed,
 	      "a guest that never answers: timeout, killed");
-	CHECK(waited >= 150 && waited < 450 && stat_of(f.pool, "timeouts") == 1 &&
-	      stat_of(f.pool, "sandbox_errors") == 1);
+	CHECK(waited >= 150 && waited < 450 && stat_of(f->pool, "timeouts") == 1 &&
+	      stat_of(f->pool, "sandbox_errors") == 1);
 	printf("# host deadlines after %llu ms (150 asked)\n", (unsigned long long)waited);
-	fx_stop(&f);
 }
 
 /* ---- restore failures ---- */
@@ -864,117 +827,109 @@ static void fail_clone(struct fx *f, unsigned n, const char *why)
 	pump(f->base);
 }
 
-static void test_failure_counting(void)
+static void test_failure_counting(struct fx *f)
 {
-	struct fx f;
 	struct outcome a, b, c;
 
-	fx_init(&f, "cache");
-	f.cfg.min = f.cfg.max = 1;
-	f.cfg.max_restoring = 1;
-	fx_start(&f);
-	fx_serve(&f);
-	fail_clone(&f, 0, "boom 1");
-	fail_clone(&f, 1, "boom 2");
-	CHECK(pool_restore_failures_in_a_row(f.pool) == 2 && clones_made() == 3,
+	f->cfg.min = f->cfg.max = 1;
+	f->cfg.max_restoring = 1;
+	fx_start(f);
+	fx_serve(f);
+	fail_clone(f, 0, "boom 1");
+	fail_clone(f, 1, "boom 2");
+	CHECK(pool_restore_failures_in_a_row(f->pool) == 2 && clones_made() == 3,
 	      "failed restores are retried at once while under three");
 	fake_vmm_ready(clone_nth(2));
-	CHECK(pool_restore_failures_in_a_row(f.pool) == 0 && stat_of(f.pool, "restores") == 1,
+	CHECK(pool_restore_failures_in_a_row(f->pool) == 0 && stat_of(f->pool, "restores") == 1,
 	      "a restore that succeeds resets the count");
-	CHECK(submit(&f, "A", 5000, &a, NULL) == 0 && clone_with_job("A") == clone_nth(2));
-	pump(f.base);
-	fail_clone(&f, 3, "boom 3");
-	fail_clone(&f, 4, "boom 4");
-	CHECK(pool_get_error(f.pool) == NULL, "two in a row: not degraded");
-	fail_clone(&f, 5, "boom 5");
-	CHECK(pool_restore_failures_in_a_row(f.pool) == 3 && stat_of(f.pool, "restore_failures") == 5);
+	CHECK(submit(f, "A", 5000, &a, NULL) == 0 && clone_with_job("A") == clone_nth(2));
+	pump(f->base);
+	fail_clone(f, 3, "boom 3");
+	fail_clone(f, 4, "boom 4");
+	CHECK(pool_get_error(f->pool) == NULL, "two in a row: not degraded");
+	fail_clone(f, 5, "boom 5");
+	CHECK(pool_restore_failures_in_a_row(f->pool) == 3 && stat_of(f->pool, "restore_failures") == 5);
 	CHECK(clones_made() == 6, "three in a row: the next restore waits for its back-off");
-	CHECK(pool_get_status(f.pool) == POOL_SERVING && strcmp(pool_get_error(f.pool) ?: "", "boom 5") == 0,
+	CHECK(pool_get_status(f->pool) == POOL_SERVING &&
+		  strcmp(pool_get_error(f->pool) ?: "", "boom 5") == 0,
 	      "degraded, the last failure reported; a template that restored before is kept");
-	CHECK(submit(&f, "B", 5000, &b, NULL) == -ENODEV && b.calls == 0,
+	CHECK(submit(f, "B", 5000, &b, NULL) == -ENODEV && b.calls == 0,
 	      "nothing ready and three failures: -ENODEV at once");
 	uint64_t t0 = now_ms();
-	RUN_UNTIL(f.base, clones_made() == 7, 3000);
+	RUN_UNTIL(f->base, clones_made() == 7, 3000);
 	uint64_t waited = now_ms() - t0;
 	CHECK(clones_made() == 7 && waited >= 300 && waited < 1200,
 	      "restored again after the back-off (400 ms after three)");
 	printf("# back-off of %llu ms (400 asked)\n", (unsigned long long)waited);
 	fake_vmm_ready(clone_nth(6));
-	CHECK(pool_restore_failures_in_a_row(f.pool) == 0 && pool_get_error(f.pool) == NULL &&
-		  submit(&f, "C", 5000, &c, NULL) == 0 && clone_with_job("C") == clone_nth(6),
+	CHECK(pool_restore_failures_in_a_row(f->pool) == 0 && pool_get_error(f->pool) == NULL &&
+		  submit(f, "C", 5000, &c, NULL) == 0 && clone_with_job("C") == clone_nth(6),
 	      "a clone ready again: requests served again");
-	fx_stop(&f);
 }
 
 /* vmm_restore() itself fails (no QEMU could be started): counted like a
  * restore that failed later, reported, and retried after the back-off;
  * no VMM callback exists to schedule that retry. */
-static void test_restore_start_failure(void)
+static void test_restore_start_failure(struct fx *f)
 {
-	struct fx f;
 	struct outcome a, b;
 
-	fx_init(&f, "cache");
-	f.cfg.max_restoring = 1;
-	fx_start(&f);
-	fx_serve(&f);
+	f->cfg.max_restoring = 1;
+	fx_start(f);
+	fx_serve(f);
 	fake_vmm_restore_error = -EMFILE;
-	CHECK(submit(&f, "A", 5000, &a, NULL) == 0);
-	pump(f.base);
-	CHECK(clones_made() == 0 && pool_restore_failures_in_a_row(f.pool) == 1 &&
-		  stat_of(f.pool, "restore_failures") == 1,
+	CHECK(submit(f, "A", 5000, &a, NULL) == 0);
+	pump(f->base);
+	CHECK(clones_made() == 0 && pool_restore_failures_in_a_row(f->pool) == 1 &&
+		  stat_of(f->pool, "restore_failures") == 1,
 	      "a VMM that cannot be started is a failed restore");
 	for (int n = 2; n <= 3; n++) {
 		fake_vmm_restore_error = -EMFILE;
-		RUN_UNTIL(f.base, stat_of(f.pool, "restore_failures") == n, 2000);
+		RUN_UNTIL(f->base, stat_of(f->pool, "restore_failures") == n, 2000);
 	}
-	CHECK(clones_made() == 0 && pool_restore_failures_in_a_row(f.pool) == 3,
+	CHECK(clones_made() == 0 && pool_restore_failures_in_a_row(f->pool) == 3,
 	      "retried without a request to prompt it");
-	CHECK(strcmp(pool_get_error(f.pool) ?: "", "could not start a VMM") == 0 &&
-		  submit(&f, "B", 5000, &b, NULL) == -ENODEV,
+	CHECK(strcmp(pool_get_error(f->pool) ?: "", "could not start a VMM") == 0 &&
+		  submit(f, "B", 5000, &b, NULL) == -ENODEV,
 	      "three in a row: degraded with the reason, -ENODEV");
-	RUN_UNTIL(f.base, clones_made() > 0, 2000);
-	CHECK(clones_made() == 1 && counts_are(f.pool, 0, 1, 0, 1), "restored once the VMM starts again");
+	RUN_UNTIL(f->base, clones_made() > 0, 2000);
+	CHECK(clones_made() == 1 && counts_are(f->pool, 0, 1, 0, 1), "restored once the VMM starts again");
 	if (clone_nth(0)) {
 		fake_vmm_ready(clone_nth(0));
 		CHECK(clone_with_job("A") == clone_nth(0) && a.calls == 0, "the waiting request gets it");
 	}
-	fx_stop(&f);
 }
 
 /* A template no clone ever restored from is rebuilt, once. */
-static void test_rebuild_never_restored(void)
+static void test_rebuild_never_restored(struct fx *f)
 {
-	struct fx f;
 	struct outcome a, b, c;
 	struct pool_job *job_b = NULL;
 
-	fx_init(&f, "cache-rebuild");
-	f.cfg.min = f.cfg.max = 1;
-	f.cfg.max_restoring = 1;
-	fx_start(&f);
-	CHECK(fx_serve(&f));
-	CHECK(submit(&f, "A", 5000, &a, NULL) == 0);
-	fail_clone(&f, 0, "bad 1");
-	fail_clone(&f, 1, "bad 2");
-	CHECK(a.calls == 0 && pool_get_status(f.pool) == POOL_SERVING);
-	fail_clone(&f, 2, "bad 3");
-	CHECK(pool_get_status(f.pool) == POOL_STARTING && booting_vm() != NULL,
+	f->cfg.min = f->cfg.max = 1;
+	f->cfg.max_restoring = 1;
+	fx_start(f);
+	CHECK(fx_serve(f));
+	CHECK(submit(f, "A", 5000, &a, NULL) == 0);
+	fail_clone(f, 0, "bad 1");
+	fail_clone(f, 1, "bad 2");
+	CHECK(a.calls == 0 && pool_get_status(f->pool) == POOL_SERVING);
+	fail_clone(f, 2, "bad 3");
+	CHECK(pool_get_status(f->pool) == POOL_STARTING && booting_vm() != NULL,
 	      "three failures, none ever restored: the template is rebuilt");
 	CHECK(outcome_is(&a, JOB_SANDBOX_ERROR, "the language's snapshot template is being rebuilt"),
 	      "waiting requests fail with the reason");
-	CHECK(pool_restore_failures_in_a_row(f.pool) == 0 && submit(&f, "B", 5000, &b, &job_b) == 0 &&
-		  counts_are(f.pool, 0, 0, 0, 1),
+	CHECK(pool_restore_failures_in_a_row(f->pool) == 0 && submit(f, "B", 5000, &b, &job_b) == 0 &&
+		  counts_are(f->pool, 0, 0, 0, 1),
 	      "requests queue during the rebuild");
 	pool_cancel(job_b);
-	CHECK(fx_serve(&f), "the rebuild boots a template VM (the cache is ignored)");
-	fail_clone(&f, 3, "bad 4");
-	fail_clone(&f, 4, "bad 5");
-	fail_clone(&f, 5, "bad 6");
-	CHECK(pool_get_status(f.pool) == POOL_SERVING && fake_vmm_made() - clones_made() == 2,
+	CHECK(fx_serve(f), "the rebuild boots a template VM (the cache is ignored)");
+	fail_clone(f, 3, "bad 4");
+	fail_clone(f, 4, "bad 5");
+	fail_clone(f, 5, "bad 6");
+	CHECK(pool_get_status(f->pool) == POOL_SERVING && fake_vmm_made() - clones_made() == 2,
 	      "never a second rebuild");
-	CHECK(submit(&f, "C", 5000, &c, NULL) == -ENODEV);
-	fx_stop(&f);
+	CHECK(submit(f, "C", 5000, &c, NULL) == -ENODEV);
 }
 
 /* ---- set-up ---- */
@@ -1006,6 +961,33 @@ static bool write_file(const char *path, const char *text)
 
 int main(void)
 {
+	/* Each test gets a fixture fx_init() made with its cache directory,
+	 * changes what it is about and starts it; fx_stop() follows however
+	 * the test ended, so that every test ends with its check that no VMM
+	 * is left. */
+	static const struct {
+		void (*run)(struct fx *f);
+		const char *cache;
+	} tests[] = {
+	    {test_template_built, "cache"},
+	    {test_template_loaded, "cache"},
+	    {test_template_wrong_hello, "cache-hello"},
+	    {test_template_vm_dies, "cache-dies"},
+	    {test_template_cannot_start, "cache-noboot"},
+	    {test_warm_clone_lifecycle, "cache"},
+	    {test_warm_failures, "cache"},
+	    {test_vm_trouble, "cache"},
+	    {test_refill, "cache"},
+	    {test_global_cap, "cache"},
+	    {test_eviction, "cache"},
+	    {test_idle_shrink, "cache"},
+	    {test_fifo, "cache"},
+	    {test_queue_deadline_and_restore_timeout, "cache"},
+	    {test_run_deadlines, "cache"},
+	    {test_failure_counting, "cache"},
+	    {test_restore_start_failure, "cache"},
+	    {test_rebuild_never_restored, "cache-rebuild"},
+	};
 	const char *tmp = getenv("TMPDIR");
 
 	snprintf(tmp_dir, sizeof(tmp_dir), "%s/test-pool.XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -1024,21 +1006,13 @@ int main(void)
 	if (!lang || !lang2)
 		return check_done();
 
-	test_template_built_then_loaded();
-	test_template_failures();
-	test_warm_clone_lifecycle();
-	test_warm_failures();
-	test_vm_trouble();
-	test_refill();
-	test_global_cap();
-	test_eviction();
-	test_idle_shrink();
-	test_fifo();
-	test_queue_deadline_and_restore_timeout();
-	test_run_deadlines();
-	test_failure_counting();
-	test_restore_start_failure();
-	test_rebuild_never_restored();
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		struct fx f;
+
+		fx_init(&f, tests[i].cache);
+		tests[i].run(&f);
+		fx_stop(&f);
+	}
 
 	language_free(lang);
 	language_free(lang2);

@@ -16,6 +16,9 @@
 #include "qemu-argv.h"
 
 #define SANDBOX "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+/* Every machine, the probe's too: no default devices, no config file, no
+ * display, and an exit instead of a reboot. */
+#define HEADLESS "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"
 
 static struct qemu_machine machine(const char *accel, enum qemu_start start)
 {
@@ -93,11 +96,7 @@ static void tcg_boot(void)
 	    "memory-backend-file,id=mem,size=512M,mem-path=/run/runnerd/ram-1,share=on",
 	    "-M",
 	    "microvm,isa-serial=on,acpi=off,memory-backend=mem",
-	    "-nodefaults",
-	    "-no-user-config",
-	    "-display",
-	    "none",
-	    "-no-reboot",
+	    HEADLESS,
 	    "-kernel",
 	    "/cache/kernel/vmlinux",
 	    "-append",
@@ -202,11 +201,7 @@ static void probe(void)
 	    "128M",
 	    "-M",
 	    "microvm,isa-serial=on,acpi=off",
-	    "-nodefaults",
-	    "-no-user-config",
-	    "-display",
-	    "none",
-	    "-no-reboot",
+	    HEADLESS,
 	    "-kernel",
 	    "vmlinux",
 	    "-append",

@@ -10,7 +10,6 @@
  * command before the closed callback, and memory must stay bounded. Run it
  * under valgrind or ASan to check that nothing leaks. */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,6 +24,7 @@
 
 #include "check.h"
 #include "qmp.h"
+#include "test-loop.h"
 
 #define MAX_CMDS 8
 
@@ -128,63 +128,33 @@ static void on_closed(struct qmp *qmp, const char *why, void *arg)
 
 static void setup(struct fixture *f)
 {
-	int sp[2];
-
-	memset(f, 0, sizeof(*f));
-	f->fd_in = -1;
-	f->free_in_reply = -1;
+	*f = (struct fixture){.fd_in = -1, .free_in_reply = -1};
 	for (int i = 0; i < MAX_CMDS; i++)
 		f->replies[i].f = f;
-	f->base = event_base_new();
-	CHECK(f->base != NULL);
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0);
-	CHECK(fcntl(sp[0], F_SETFL, O_NONBLOCK) == 0);
-	CHECK(fcntl(sp[1], F_SETFL, O_NONBLOCK) == 0);
-	f->peer = sp[1];
-	CHECK(qmp_new(f->base, sp[0], on_event, on_closed, f, &f->qmp) == 0);
+	int fd = loop_open(&f->base, &f->peer);
+	CHECK(qmp_new(f->base, fd, on_event, on_closed, f, &f->qmp) == 0);
 }
 
 static void teardown(struct fixture *f)
 {
 	qmp_free(f->qmp);
-	if (f->peer >= 0)
-		close(f->peer);
 	if (f->fd_in >= 0)
 		close(f->fd_in);
-	event_base_free(f->base);
+	loop_close(f->base, f->peer);
 }
 
-/* Runs the loop until nothing is pending (a few idle rounds). */
-static void pump(struct fixture *f)
+/* A failed client reads no further, nor does one the test freed. */
+static bool client_gone(void *arg)
 {
-	for (int i = 0; i < 50; i++)
-		event_base_loop(f->base, EVLOOP_NONBLOCK);
+	struct fixture *f = arg;
+
+	return f->closed || !f->qmp;
 }
 
 /* Writes all of it unless the client stops reading; returns what went. */
 static size_t peer_write_raw(struct fixture *f, const void *data, size_t len)
 {
-	const char *p = data;
-	size_t done = 0;
-	int stuck = 0;
-
-	while (done < len) {
-		ssize_t n = send(f->peer, p + done, len - done, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			/* A failed client stops reading: the rest can never go. */
-			if (f->closed || !f->qmp || ++stuck > 100)
-				break;
-			pump(f);
-			continue;
-		}
-		if (n <= 0)
-			break;
-		stuck = 0;
-		done += (size_t)n;
-	}
-	return done;
+	return loop_write(f->base, f->peer, data, len, client_gone, f);
 }
 
 static void peer_write(struct fixture *f, const char *s)
@@ -228,7 +198,7 @@ static json_int_t peer_expect(struct fixture *f, const char *command, json_t **a
 {
 	json_int_t id = -1;
 
-	pump(f);
+	loop_pump(f->base);
 	peer_recv(f);
 	char *nl = memchr(f->in, '\n', f->in_len);
 	if (!nl) {
@@ -278,7 +248,7 @@ static void setup_ready(struct fixture *f)
 	CHECK(id == 1);
 	peer_write(f, greeting);
 	peer_reply(f, id, "{}");
-	pump(f);
+	loop_pump(f->base);
 	CHECK(f->closed == 0 && f->events == 0);
 }
 
@@ -301,17 +271,17 @@ static void test_handshake(void)
 	json_int_t id = peer_expect(&f, "qmp_capabilities", &args);
 	CHECK(id == 1 && args == NULL, "qmp_capabilities pipelined ahead of the greeting");
 	peer_write(&f, greeting);
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(f.closed == 0 && f.events == 0, "greeting consumed silently");
 	/* A command queued before capabilities are acknowledged is only sent. */
 	CHECK(qmp_execute(f.qmp, "query-status", NULL, -1, on_reply, &f.replies[0]) == 0);
 	json_int_t id2 = peer_expect(&f, "query-status", NULL);
 	CHECK(id2 > id);
 	peer_reply(&f, id, "{}");
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(f.replies[0].calls == 0);
 	peer_reply(&f, id2, "{\"status\": \"running\", \"singlestep\": false, \"running\": true}");
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(reply_is(&f.replies[0], true, "{\"running\":true,\"singlestep\":false,\"status\":\"running\"}"),
 	      "handshake, then a command answered");
 	CHECK(f.closed == 0);
@@ -345,7 +315,7 @@ static void test_pipelined(bool in_order)
 		 answer[0], (long long)id[answer[0]], (long long)id[answer[1]], answer[1], answer[2],
 		 (long long)id[answer[2]]);
 	peer_write(&f, line);
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(f.closed == 0);
 	CHECK(reply_is(&f.replies[0], true, "{\"n\":0}") && reply_is(&f.replies[1], true, "{\"n\":1}") &&
 		  reply_is(&f.replies[2], true, "{\"n\":2}"),
@@ -355,7 +325,7 @@ static void test_pipelined(bool in_order)
 	/* The connection still works. */
 	json_int_t id4 = cmd(&f, 3, "stop");
 	peer_reply(&f, id4, "{}");
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(reply_is(&f.replies[3], true, "{}") && f.closed == 0);
 	teardown(&f);
 }
@@ -375,7 +345,7 @@ static void test_errors(void)
 		 (long long)a, (long long)b);
 	peer_write(&f, line);
 	peer_reply(&f, c, "\"scalar\"");
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(reply_is(&f.replies[0], false, "no migration"), "error reply: its description");
 	CHECK(reply_is(&f.replies[1], false, "QMP: error without description"), "error reply without desc");
 	CHECK(reply_is(&f.replies[2], true, "\"scalar\""), "a non-object return is passed on");
@@ -405,7 +375,7 @@ static void test_events(void)
 		 "{\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true, \"reason\": \"guest-shutdown\"}}\r\n",
 		 (long long)a, (long long)b);
 	peer_write(&f, line);
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(f.events == 4 && f.closed == 0, "four events delivered");
 	CHECK(strcmp(f.event_names[0], "RESUME") == 0 && strcmp(f.event_data[0], "-") == 0,
 	      "event without data: data is NULL");
@@ -445,7 +415,7 @@ static void test_fragments(void)
 		if (i + 1 < len)
 			CHECK(f.replies[0].calls == 0);
 	}
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(f.closed == 0 && f.events == 1 && strcmp(f.event_names[0], "RESET") == 0);
 	CHECK(reply_is(&f.replies[0], true, "{\"enabled\":false,\"present\":true}"), "reply byte by byte");
 	teardown(&f);
@@ -469,7 +439,7 @@ static void test_getfd(void)
 	json_int_t caps = peer_expect(&f, "qmp_capabilities", NULL);
 	peer_write(&f, greeting);
 	peer_reply(&f, caps, "{}");
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(qmp_execute(f.qmp, "getfd", json_pack("{s:s}", "fdname", "snapshot"), p[1], on_reply,
 			  &f.replies[1]) == 0);
 	json_int_t id = peer_expect(&f, "getfd", &args);
@@ -482,7 +452,7 @@ static void test_getfd(void)
 		  st_got.st_ino == st_sent.st_ino,
 	      "the same file arrives");
 	peer_reply(&f, id, "{}");
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(reply_is(&f.replies[1], true, "{}"));
 	CHECK(fcntl(p[1], F_GETFD) >= 0, "the caller still owns its fd");
 	teardown(&f);
@@ -506,11 +476,11 @@ static void test_eof_mid_reply(bool free_in_closed)
 	snprintf(line, sizeof(line), "{\"return\": {\"n\": 0}, \"id\": %lld}\r\n{\"return\": {\"n\": 1}, \"i",
 		 (long long)a);
 	peer_write(&f, line);
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(reply_is(&f.replies[0], true, "{\"n\":0}") && f.replies[1].calls == 0 && f.closed == 0);
 	f.execute_in_reply = true;
 	peer_close(&f);
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(reply_is(&f.replies[1], false, "QMP: connection closed") &&
 		  reply_is(&f.replies[2], false, "QMP: connection closed"),
 	      "EOF mid-reply fails every pending command once");
@@ -523,7 +493,7 @@ static void test_eof_mid_reply(bool free_in_closed)
 		CHECK(qmp_execute(f.qmp, "cont", json_pack("{s:i}", "n", 1), -1, on_reply, &f.replies[3]) ==
 			  -ENOTCONN,
 		      "qmp_execute after close: ENOTCONN");
-		pump(&f);
+		loop_pump(f.base);
 		CHECK(f.replies[3].calls == 0 && f.closed == 1);
 	} else {
 		CHECK(f.qmp == NULL, "freed inside the closed callback");
@@ -539,7 +509,7 @@ static void test_eof_at_once(void)
 	setup(&f);
 	CHECK(qmp_execute(f.qmp, "query-status", NULL, -1, on_reply, &f.replies[0]) == 0);
 	peer_close(&f);
-	pump(&f);
+	loop_pump(f.base);
 	/* The unsent commands may meet EPIPE before the EOF is read. */
 	const char *why = strcmp(f.why, "QMP: connection error") == 0 ? f.why : "QMP: connection closed";
 	CHECK(reply_is(&f.replies[0], false, why) && f.closed == 1 && strcmp(f.why, why) == 0,
@@ -573,7 +543,7 @@ static void test_free_in_callback(bool in_event)
 		 "{\"return\": {}, \"id\": %lld}\r\n",
 		 (long long)a, (long long)b);
 	peer_write(&f, line);
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(f.qmp == NULL);
 	CHECK(f.events == 1 && (in_event ? dropped_or_failed(&f.replies[0]) : f.replies[0].calls == 1),
 	      in_event ? "freed inside the event callback" : "freed inside a reply callback");
@@ -595,7 +565,7 @@ static void test_violation(const char *what, const char *fmt, const char *why)
 		if (line[i] == '~')
 			line[i] = 0;
 	peer_write_raw(&f, line, len);
-	pump(&f);
+	loop_pump(f.base);
 	bool ok =
 	    reply_is(&f.replies[0], false, why) && f.closed == 1 && strcmp(f.why, why) == 0 && f.events == 0;
 	if (!ok)
@@ -614,7 +584,7 @@ static void test_duplicate_reply(void)
 	cmd(&f, 1, "stop");
 	peer_reply(&f, a, "{}");
 	peer_reply(&f, a, "{}");
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(reply_is(&f.replies[0], true, "{}") &&
 		  reply_is(&f.replies[1], false, "QMP: reply with an unexpected id") && f.closed == 1,
 	      "second reply for the same id refused");
@@ -644,7 +614,7 @@ static void test_long_line_ok(void)
 
 	setup_ready(&f);
 	peer_write(&f, s);
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(f.events == 1 && f.big_event_len == data_len && f.closed == 0, "200 KiB event line delivered");
 	free(s);
 	teardown(&f);
@@ -662,7 +632,7 @@ static void test_long_line_complete(size_t over)
 	setup_ready(&f);
 	cmd(&f, 0, "query-status");
 	peer_write(&f, s);
-	pump(&f);
+	loop_pump(f.base);
 	snprintf(name, sizeof(name), "line of QMP_LINE_MAX + %zu bytes refused", over);
 	bool ok = f.events == 0 && f.closed == 1 && strcmp(f.why, "QMP: line too long") == 0 &&
 		  reply_is(&f.replies[0], false, "QMP: line too long");
@@ -694,7 +664,7 @@ static void test_long_line_between_replies(void)
 	peer_write(&f, s);
 	snprintf(line, sizeof(line), "{\"return\": {\"n\": 1}, \"id\": %lld}\r\n", (long long)b);
 	peer_write(&f, line);
-	pump(&f);
+	loop_pump(f.base);
 	CHECK(reply_is(&f.replies[0], true, "{\"n\":0}") && f.events == 1 &&
 		  strcmp(f.event_names[0], "STOP") == 0,
 	      "what came before an over-long line is delivered");
@@ -729,7 +699,7 @@ static void test_endless_line(void)
 		if (n < chunk)
 			break;
 	}
-	pump(&f);
+	loop_pump(f.base);
 	/* Whatever the socket still holds is not the client's memory. */
 	sent += peer_write_raw(&f, junk, chunk);
 	printf("# endless line: the peer got %zu bytes in before the client stopped reading\n", sent);
