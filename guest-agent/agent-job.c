@@ -91,6 +91,25 @@ int job_prepare(uint32_t tmpfs_kb, char *errmsg, size_t errmsg_size)
 	return 0;
 }
 
+/* One step of the job in a cgroup of its own; cpu_ms 0 means its wall
+ * limit. A failure to set the step up (not the program's own failure)
+ * is said in errmsg. */
+static int run_step(struct step_spec *s, enum rd_step kind, const char *const *argv, uint32_t wall_ms,
+		    uint32_t cpu_ms, struct step_io *io, struct rd_step_result *out, char *errmsg,
+		    size_t errmsg_size)
+{
+	s->kind = kind;
+	s->cg_index = cg_counter++;
+	s->argv = argv;
+	s->wall_ms = wall_ms;
+	s->cpu_ms = or_default(cpu_ms, wall_ms);
+	int r = step_run(s, io, out);
+	if (r < 0)
+		snprintf(errmsg, errmsg_size, "%s step setup: %s",
+			 kind == RD_STEP_COMPILE ? "compile" : "run", strerror(-r));
+	return r;
+}
+
 int job_run(const struct rd_job *job, int sigfd, uint64_t t_job_ns, struct rd_result *res,
 	    struct step_io io[2], char *errmsg, size_t errmsg_size)
 {
@@ -133,32 +152,18 @@ int job_run(const struct rd_job *job, int sigfd, uint64_t t_job_ns, struct rd_re
 		return r;
 
 	if (job->compile_argc > 0) {
-		s.kind = RD_STEP_COMPILE;
-		s.cg_index = cg_counter++;
-		s.argv = job->compile_argv;
-		s.wall_ms = or_default(l->compile_wall_ms, RD_DEFAULT_COMPILE_WALL_MS);
-		s.cpu_ms = or_default(l->compile_cpu_ms, s.wall_ms);
-		r = step_run(&s, &io[0], &res->compile);
-		if (r < 0) {
-			snprintf(errmsg, errmsg_size, "compile step setup: %s", strerror(-r));
+		s.stdin_data = NULL;
+		s.stdin_len = 0;
+		r = run_step(&s, RD_STEP_COMPILE, job->compile_argv,
+			     or_default(l->compile_wall_ms, RD_DEFAULT_COMPILE_WALL_MS), l->compile_cpu_ms,
+			     &io[0], &res->compile, errmsg, errmsg_size);
+		if (r < 0 || res->compile.exit_code != 0 || res->compile.limits_hit != 0)
 			return r;
-		}
-		if (res->compile.exit_code != 0 || res->compile.limits_hit != 0)
-			return 0;
 		/* setup_us of the run step counts only the agent's own work. */
 		s.not_setup_ns = (uint64_t)res->compile.wall_ms * 1000000u;
 	}
-	s.kind = RD_STEP_RUN;
-	s.cg_index = cg_counter++;
-	s.argv = job->run_argv;
 	s.stdin_data = job->stdin_data ? job->stdin_data : (const uint8_t *)"";
 	s.stdin_len = job->stdin_len;
-	s.wall_ms = or_default(l->wall_ms, RD_DEFAULT_WALL_MS);
-	s.cpu_ms = or_default(l->cpu_ms, s.wall_ms);
-	r = step_run(&s, &io[1], &res->run);
-	if (r < 0) {
-		snprintf(errmsg, errmsg_size, "run step setup: %s", strerror(-r));
-		return r;
-	}
-	return 0;
+	return run_step(&s, RD_STEP_RUN, job->run_argv, or_default(l->wall_ms, RD_DEFAULT_WALL_MS), l->cpu_ms,
+			&io[1], &res->run, errmsg, errmsg_size);
 }

@@ -87,30 +87,27 @@ bool cg_populated(struct cg *cg)
 	return find_key(buf, "populated") != 0;
 }
 
+/* The text of the cgroup's file, or -1. */
+static int read_file(struct cg *cg, const char *file, char *buf, size_t size)
+{
+	int fd = openat(cg->dirfd, file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int r = read_text(fd, buf, size);
+	close(fd);
+	return r;
+}
+
 uint64_t cg_read_key(struct cg *cg, const char *file, const char *key)
 {
 	char buf[1024];
-	int fd = openat(cg->dirfd, file, O_RDONLY | O_CLOEXEC);
-	int r;
-
-	if (fd < 0)
-		return 0;
-	r = read_text(fd, buf, sizeof buf);
-	close(fd);
-	return r < 0 ? 0 : find_key(buf, key);
+	return read_file(cg, file, buf, sizeof buf) < 0 ? 0 : find_key(buf, key);
 }
 
 uint64_t cg_read_u64(struct cg *cg, const char *file)
 {
 	char buf[64];
-	int fd = openat(cg->dirfd, file, O_RDONLY | O_CLOEXEC);
-	int r;
-
-	if (fd < 0)
-		return 0;
-	r = read_text(fd, buf, sizeof buf);
-	close(fd);
-	return r < 0 ? 0 : strtoull(buf, NULL, 10);
+	return read_file(cg, file, buf, sizeof buf) < 0 ? 0 : strtoull(buf, NULL, 10);
 }
 
 void cg_destroy(struct cg *cg)

@@ -179,8 +179,7 @@ static void fx_init(struct fx *f, const char *cache)
 		    .vcpus = 1},
 	    .cache_dir = f->cache,
 	    .qemu_version = "fake 1.0",
-	    .min = 0,
-	    .max = 4,
+	    .max = 4, /* min 0: demand-driven, as runnerd's default */
 	    .idle_ms = 600000,
 	    .max_restoring = 2,
 	    .queue_max = 8,
