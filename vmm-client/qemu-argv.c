@@ -124,14 +124,18 @@ int qemu_argv_build(const struct qemu_machine *m, char ***ret_argv)
 	add(&a, "-m");
 	add(&a, "%uM", m->memory_mb);
 	if (backend) {
+		/* merge=off: no KSM merging of guest pages across VMs (a side
+		 * channel); dump=off: guest RAM never lands in a QEMU core. */
 		const char *share = m->start == QEMU_START_BOOT ? "on" : "off";
 		add(&a, "-object");
 		if (m->ram_fd >= 0)
-			add(&a, "memory-backend-file,id=mem,size=%uM,mem-path=/proc/self/fd/%d,share=%s",
+			add(&a,
+			    "memory-backend-file,id=mem,size=%uM,mem-path=/proc/self/fd/"
+			    "%d,share=%s,merge=off,dump=off",
 			    m->memory_mb, m->ram_fd, share);
 		else
-			add(&a, "memory-backend-file,id=mem,size=%uM,mem-path=%s,share=%s", m->memory_mb,
-			    m->ram_path, share);
+			add(&a, "memory-backend-file,id=mem,size=%uM,mem-path=%s,share=%s,merge=off,dump=off",
+			    m->memory_mb, m->ram_path, share);
 	}
 	add(&a, "-M");
 	add(&a, "%s", backend ? MACHINE ",memory-backend=mem" : MACHINE);

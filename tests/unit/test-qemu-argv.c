@@ -93,7 +93,7 @@ static void tcg_boot(void)
 	    "-m",
 	    "512M",
 	    "-object",
-	    "memory-backend-file,id=mem,size=512M,mem-path=/run/runnerd/ram-1,share=on",
+	    "memory-backend-file,id=mem,size=512M,mem-path=/run/runnerd/ram-1,share=on,merge=off,dump=off",
 	    "-M",
 	    "microvm,isa-serial=on,acpi=off,memory-backend=mem",
 	    HEADLESS,
@@ -149,8 +149,8 @@ static void tcg_restore(void)
 	char **argv;
 
 	CHECK(qemu_argv_build(&m, &argv) == 0, "tcg restore: builds");
-	CHECK(strcmp(value(argv, "-object", NULL),
-		     "memory-backend-file,id=mem,size=512M,mem-path=/proc/self/fd/7,share=off") == 0,
+	CHECK(strcmp(value(argv, "-object", NULL), "memory-backend-file,id=mem,size=512M,mem-path=/proc/self/"
+						   "fd/7,share=off,merge=off,dump=off") == 0,
 	      "tcg restore: template RAM fd mapped private (share=off)");
 	CHECK(strcmp(value(argv, "-sandbox", NULL), SANDBOX) == 0, "tcg restore: -sandbox");
 	int n = count(argv);
