@@ -220,20 +220,29 @@ static void conn_close_cb(struct evhttp_connection *evcon, void *userdata)
 
 /* evhttp stops reading while a request is being served, so it would notice
  * a client that left only when the answer is written, maybe a minute later.
- * While a run is pending we watch the socket ourselves: EOF or an error
- * means the client is gone (a client that half-closes its sending side is
- * treated as gone too, as evhttp does); bytes mean the client pipelines a
- * next request, and from then on we cannot tell, so we stop watching. */
+ * While a run is pending we watch the socket ourselves for the peer's
+ * close (EV_CLOSED: EPOLLRDHUP), which the kernel reports even when the
+ * client pipelined bytes of a next request before it left. A client that
+ * half-closes its sending side is treated as gone too, as evhttp does.
+ * Where the backend cannot report a close early, we peek instead: EOF or
+ * an error means gone, bytes mean a pipelined request, after which we
+ * cannot tell and stop watching. */
 static void hangup_cb(evutil_socket_t fd, short what, void *userdata)
 {
 	struct http_conn *c = userdata;
 	char byte;
-	ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
 
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
+	if (!(what & EV_CLOSED)) {
+		ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n > 0) {
+			event_del(c->hangup);
+			return;
+		}
+	}
 	event_del(c->hangup);
-	if (n > 0 || !c->evcon)
+	if (!c->evcon)
 		return;
 	/* Frees the pending request too, after conn_close_cb cancelled it. */
 	evhttp_connection_free(c->evcon);
@@ -242,6 +251,7 @@ static void hangup_cb(evutil_socket_t fd, short what, void *userdata)
 static void hangup_watch(struct http_conn *c, bool on)
 {
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	bool early_close = event_base_get_features(c->server->base) & EV_FEATURE_EARLY_CLOSE;
 
 	if (!on) {
 		if (c->hangup)
@@ -251,7 +261,8 @@ static void hangup_watch(struct http_conn *c, bool on)
 	if (fd < 0)
 		return;
 	safe_event_free(c->hangup);
-	c->hangup = event_new(c->server->base, fd, EV_READ | EV_PERSIST, hangup_cb, c);
+	c->hangup =
+	    event_new(c->server->base, fd, (early_close ? EV_CLOSED : EV_READ) | EV_PERSIST, hangup_cb, c);
 	if (c->hangup)
 		event_add(c->hangup, NULL);
 }

@@ -416,6 +416,18 @@ int main(void)
 		CHECK(atomic_load(&cancels) == before + 1, "cancelled exactly once");
 	}
 
+	{ /* a client that pipelines bytes of a next request, then leaves: its
+	   * run is still cancelled, at once */
+		int fd = client_connect();
+		int before = atomic_load(&cancels), ex = atomic_load(&executes);
+		send_execute(fd, "hang");
+		CHECK(wait_for(&executes, ex + 1, 3), "hanging run started");
+		CHECK(send(fd, "G", 1, MSG_NOSIGNAL) == 1, "a pipelined byte sent");
+		usleep(100 * 1000);
+		close(fd);
+		CHECK(wait_for(&cancels, before + 1, 2), "disconnect after a pipelined byte cancels the run");
+	}
+
 	{ /* connection cap (8): a new client evicts the oldest idle connection,
 	   * so idle sockets cannot lock /health out */
 		int fds[8];
