@@ -32,11 +32,12 @@ struct vmm {
 	uint32_t job_id;   /* JOB_SENT, JOB_RUNNING */
 	struct jail *jail; /* borrowed; NULL when not jailed */
 	struct jail_place place;
-	int ram_file_fd; /* jailed boot: the RAM file, lent to the VMM's uid until freed */
+	int ram_file_fd; /* jailed boot: the RAM file, lent to the VMM's uid until vmm_free() */
 };
 
-/* vmm.c: gives back what the process held outside itself (its jail slot,
- * the RAM file's ownership). Once, when the process is gone. */
+/* vmm.c: gives back what the process held outside itself (its jail slot;
+ * the RAM file's ownership, if vmm_free() has not yet). Once, when the
+ * process is gone. */
 void vmm_release_jail(struct vmm *v);
 
 /* vmm.c: the one function that changes v->state (asserts the move). */

@@ -116,13 +116,21 @@ static int vmm_jail_place(struct vmm *v, const struct vmm_config *cfg, struct qe
 	return 0;
 }
 
-void vmm_release_jail(struct vmm *v)
+/* The template's RAM file goes back to root as soon as its VMM is
+ * discarded (its owner reads it next); the dying process keeps only the fd
+ * it had. */
+static void vmm_return_ram_file(struct vmm *v)
 {
 	if (v->ram_file_fd >= 0) {
 		(void)fchown(v->ram_file_fd, 0, 0);
 		close(v->ram_file_fd);
 		v->ram_file_fd = -1;
 	}
+}
+
+void vmm_release_jail(struct vmm *v)
+{
+	vmm_return_ram_file(v);
 	if (v->jail)
 		jail_place_put(v->jail, &v->place);
 	v->jail = NULL;
@@ -292,6 +300,7 @@ void vmm_free(struct vmm *v)
 	if (!v)
 		return;
 	vmm_set_state(v, VMM_DYING); /* no callbacks from here on */
+	vmm_return_ram_file(v);
 	qmp_free(v->qmp);
 	v->qmp = NULL;
 	channel_free(v->chan);
