@@ -152,11 +152,10 @@ static void template_fail(struct template_build *b, const char *fmt, ...)
 
 /* What a template directory holds, for meta.json's "files": sizes and
  * digests of state and ram, so a damaged cache is rebuilt, not loaded. */
-static json_t *files_describe(const char *dir, uint64_t ram_digest)
+static json_t *files_describe(const char *dir, const char *ram_sha)
 {
 	char path[4700], state_sha[65];
 	struct stat st_state, st_ram;
-	char digest[17];
 
 	snprintf(path, sizeof(path), "%s/state", dir);
 	if (stat(path, &st_state) < 0 || sha256_file_hex(path, state_sha) < 0)
@@ -164,9 +163,8 @@ static json_t *files_describe(const char *dir, uint64_t ram_digest)
 	snprintf(path, sizeof(path), "%s/ram", dir);
 	if (stat(path, &st_ram) < 0)
 		return NULL;
-	snprintf(digest, sizeof(digest), "%016llx", (unsigned long long)ram_digest);
 	return json_pack("{s:s,s:I,s:s,s:I}", "state_sha256", state_sha, "state_size",
-			 (json_int_t)st_state.st_size, "ram_digest", digest, "ram_size",
+			 (json_int_t)st_state.st_size, "ram_sha256", ram_sha, "ram_size",
 			 (json_int_t)st_ram.st_size);
 }
 
@@ -224,7 +222,7 @@ static void saved_cb(struct vmm *vmm, const char *error, void *arg)
 {
 	struct template_build *b = arg;
 	char ram[4700];
-	uint64_t digest;
+	char digest[65];
 	int ram_fd = -1, r;
 
 	close(b->state_fd);
@@ -238,7 +236,7 @@ static void saved_cb(struct vmm *vmm, const char *error, void *arg)
 	vmm_free(b->vmm);
 	b->vmm = NULL;
 	snprintf(ram, sizeof(ram), "%s/ram", b->tmpdir);
-	r = snapshot_load_ram(ram, &ram_fd, NULL, &digest);
+	r = snapshot_load_ram(ram, &ram_fd, NULL, digest);
 	if (r < 0) {
 		template_fail(b, "loading template RAM: %s", strerror(-r));
 		return;
@@ -259,7 +257,7 @@ static void saved_cb(struct vmm *vmm, const char *error, void *arg)
 		close(ram_fd);
 		rm_rf(b->tmpdir);
 		snprintf(ram, sizeof(ram), "%s/ram", b->dir);
-		if ((e != ENOTEMPTY && e != EEXIST) || snapshot_load_ram(ram, &ram_fd, NULL, &digest) < 0) {
+		if ((e != ENOTEMPTY && e != EEXIST) || snapshot_load_ram(ram, &ram_fd, NULL, digest) < 0) {
 			template_fail(b, "could not write the template to the cache");
 			return;
 		}
@@ -376,7 +374,7 @@ static int compute_key(struct template_build *b)
 		return -ENOMEM;
 	/* Everything of the definition that shapes the VM or the hello world;
 	 * setup and boot shape the image, whose hash is in the key already. */
-	b->meta = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s?,s:s?,s:s,s:s,s:s}", "format", 2,
+	b->meta = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s?,s:s?,s:s,s:s,s:s}", "format", 3,
 			    "language", l->name, "qemu_version", b->spec.qemu_version, "kernel_sha256",
 			    kernel, "image_sha256", image, "machine", machine, "agent_protocol", RD_VERSION,
 			    "file", l->file, "file_from", l->file_from, "compile", l->compile.line, "run",
@@ -421,11 +419,11 @@ static void load_cached_cb(evutil_socket_t fd, short what, void *arg)
 	struct template_build *b = arg;
 	json_t *recorded = NULL;
 	char ram[4700];
-	uint64_t digest;
+	char digest[65];
 	int ram_fd = -1;
 
 	snprintf(ram, sizeof(ram), "%s/ram", b->dir);
-	if (cached_inputs_match(b, &recorded) && snapshot_load_ram(ram, &ram_fd, NULL, &digest) >= 0) {
+	if (cached_inputs_match(b, &recorded) && snapshot_load_ram(ram, &ram_fd, NULL, digest) >= 0) {
 		json_auto_t *actual = files_describe(b->dir, digest);
 		bool ok = actual && json_equal(actual, recorded);
 		json_decref(recorded);

@@ -7,7 +7,7 @@
 #include <nettle/sha2.h>
 #include <unistd.h>
 
-static void digest_hex(struct sha256_ctx *ctx, char out[65])
+void sha256_end_hex(struct sha256_ctx *ctx, char out[65])
 {
 	uint8_t d[SHA256_DIGEST_SIZE];
 
@@ -22,7 +22,7 @@ void sha256_hex(const void *data, size_t n, char out[65])
 
 	sha256_init(&ctx);
 	sha256_update(&ctx, n, data);
-	digest_hex(&ctx, out);
+	sha256_end_hex(&ctx, out);
 }
 
 int sha256_file_hex(const char *path, char out[65])
@@ -41,6 +41,6 @@ int sha256_file_hex(const char *path, char out[65])
 	close(fd);
 	if (r < 0)
 		return r;
-	digest_hex(&ctx, out);
+	sha256_end_hex(&ctx, out);
 	return 0;
 }

@@ -5,6 +5,8 @@
  * private (copy-on-write) mappings of it still work. */
 #include "snapshot.h"
 
+#include "sha256.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -28,17 +30,9 @@ static bool page_is_zero(const uint8_t *p)
 	return true;
 }
 
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+int snapshot_load_ram(const char *ram_path, int *ret_fd, size_t *ret_copied, char ret_sha256[65])
 {
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return h;
-}
-
-int snapshot_load_ram(const char *ram_path, int *ret_fd, size_t *ret_copied, uint64_t *ret_digest)
-{
-	uint64_t digest = 0xcbf29ce484222325ull;
+	struct sha256_ctx digest;
 	struct stat st;
 	size_t copied = 0;
 	uint8_t *buf = NULL;
@@ -51,7 +45,8 @@ int snapshot_load_ram(const char *ram_path, int *ret_fd, size_t *ret_copied, uin
 		r = errno ? -errno : -EINVAL;
 		goto out;
 	}
-	digest = fnv1a(digest, &st.st_size, sizeof(st.st_size));
+	sha256_init(&digest);
+	sha256_update(&digest, sizeof(st.st_size), (const uint8_t *)&st.st_size);
 	mfd = memfd_create("runnerd-template-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	buf = malloc(CHUNK);
 	if (mfd < 0 || !buf || ftruncate(mfd, st.st_size) < 0) {
@@ -83,8 +78,8 @@ int snapshot_load_ram(const char *ram_path, int *ret_fd, size_t *ret_copied, uin
 				if (page_is_zero(buf + p))
 					continue;
 				off_t at = off + (off_t)p;
-				digest = fnv1a(digest, &at, sizeof(at));
-				digest = fnv1a(digest, buf + p, PAGE);
+				sha256_update(&digest, sizeof(at), (const uint8_t *)&at);
+				sha256_update(&digest, PAGE, buf + p);
 				if (pwrite(mfd, buf + p, PAGE, off + (off_t)p) != PAGE) {
 					r = -EIO;
 					goto out;
@@ -103,8 +98,8 @@ int snapshot_load_ram(const char *ram_path, int *ret_fd, size_t *ret_copied, uin
 	mfd = -1;
 	if (ret_copied)
 		*ret_copied = copied;
-	if (ret_digest)
-		*ret_digest = digest;
+	if (ret_sha256)
+		sha256_end_hex(&digest, ret_sha256);
 	r = 0;
 out:
 	free(buf);

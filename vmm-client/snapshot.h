@@ -12,12 +12,12 @@
 /* Loads the RAM file into a sealed memfd (F_SEAL_WRITE|SHRINK|GROW|SEAL),
  * copying only non-zero pages. Clones map it private; nobody, including a
  * compromised VMM, can write to it. Sets *ret_fd (O_CLOEXEC) and, if not
- * NULL, *ret_copied (bytes copied) and *ret_digest: a 64-bit FNV-1a over
- * the file size and every non-zero page with its offset, recorded in
- * meta.json when the template is made and checked on every later load (it
- * catches a damaged cache; the cache is root's, so this is not a defence
- * against an attacker). */
-int snapshot_load_ram(const char *ram_path, int *ret_fd, size_t *ret_copied, uint64_t *ret_digest);
+ * NULL, *ret_copied (bytes copied) and ret_sha256: the SHA-256 (hex) of the
+ * file size and every non-zero page with its offset, recorded in meta.json
+ * when the template is made and checked on every later load. It catches a
+ * damaged or altered cache; the cache itself is root's and no jail sees it,
+ * and meta.json lives next to the data, so it is no defence against root. */
+int snapshot_load_ram(const char *ram_path, int *ret_fd, size_t *ret_copied, char ret_sha256[65]);
 
 /* Copies a (small) device state file into a sealed memfd, so clones can
  * be restored even if the cache directory changes under a running daemon.

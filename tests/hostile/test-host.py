@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test-host.py: host trouble (docs/security.md, row 29). Missing images or kernel
+"""test-host.py: host trouble (docs/security.md, rows 29 and 32). Missing images or kernel
 give a clear error, never a crash; an unusable cached snapshot (truncated
 state, meta.json that does not match the inputs) is rebuilt or refused with
 a reason, never loaded blindly and never a crash. The snapshot tests work
@@ -135,6 +135,32 @@ def truncated_state(d, cache, snap):
     assert len(qemu_pids_of(d.proc.pid)) <= 3, "VMMs pile up: %s" % qemu_pids_of(d.proc.pid)
 
 
+def poisoned_ram(d, cache, snap):
+    # Bytes of the template's RAM changed in place (same size, meta.json
+    # untouched), as a writer of the cache would: the SHA-256 recorded in
+    # meta.json no longer matches, so the template is rebuilt, never
+    # loaded, and runs come from the new one.
+    ram = os.path.join(snap, "ram")
+    with open(ram, "r+b") as f:
+        f.seek(4096 * 300)
+        page = f.read(4096)
+        f.seek(4096 * 300)
+        f.write(bytes(b ^ 0x5A for b in page) if page.strip(b"\0") else b"poison" + page[6:])
+    meta = json.load(open(os.path.join(snap, "meta.json")))
+    assert len(meta["files"]["ram_sha256"]) == 64, meta["files"]
+    ram_mtime = os.stat(ram).st_mtime_ns
+    t = time.time()
+    d.start(wait=False)
+    h = wait_outcome(d, 300 * SLOW)
+    assert h["status"] == "ok", "not rebuilt: %s" % json.dumps(h)
+    log("poisoned RAM: rebuilt in %.1fs" % (time.time() - t))
+    snaps = glob.glob(os.path.join(cache, "snapshots", "bash-*"))
+    assert len(snaps) == 1, snaps
+    assert os.stat(os.path.join(snaps[0], "ram")).st_mtime_ns != ram_mtime, "the poisoned RAM was loaded"
+    assert_normal(d)
+    d.stop()
+
+
 def stale_meta(d, cache, snap):
     # meta.json from "another QEMU version": never loaded; rebuilt, and
     # meta.json rewritten with the true inputs.
@@ -164,6 +190,8 @@ def main():
     c.run("29 truncated snapshot state: rebuilt or a quick 503, never a crash", with_private_template,
           truncated_state)
     c.run("29 meta.json of another QEMU: rebuilt, never loaded", with_private_template, stale_meta)
+    c.run("32 template RAM altered in the cache (same size, meta.json kept): rebuilt, never loaded",
+          with_private_template, poisoned_ram)
     c.exit()
 
 
