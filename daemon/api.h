@@ -38,6 +38,7 @@ struct api_limits {
 	size_t max_header_bytes;    /* 64 KiB */
 	unsigned request_timeout_s; /* 30: deadline for a whole request to arrive, and idle timeout */
 	unsigned max_connections;   /* 256: more are closed at once */
+	unsigned caller_runs_max;   /* 32: runs in flight or queued per caller uid; more get 429 */
 };
 
 /* Fills the defaults listed above. */

@@ -68,6 +68,8 @@ struct http_conn {
 };
 
 struct http_exec {
+	struct http_server *server;
+	uid_t uid;		     /* the caller's: counted in server->callers until forgotten */
 	struct http_conn *conn;	     /* set while the run is pending */
 	struct evhttp_request *req;  /* NULL once evhttp answered or freed it */
 	struct service_exec *handle; /* from ops->execute() */
@@ -89,7 +91,50 @@ struct http_server {
 	struct api_limits lim;
 	struct service_ops ops;
 	char *socket_path;
+	/* Runs in flight or queued, per caller uid with any (a few callers:
+	 * a short array). */
+	struct caller_runs {
+		uid_t uid;
+		unsigned n;
+	} * callers;
+	size_t n_callers;
 };
+
+static struct caller_runs *caller_find(struct http_server *s, uid_t uid)
+{
+	for (size_t i = 0; i < s->n_callers; i++)
+		if (s->callers[i].uid == uid)
+			return &s->callers[i];
+	return NULL;
+}
+
+/* Counts a run for its caller, unless the caller has caller_runs_max
+ * already: -EAGAIN then. */
+static int caller_take(struct http_server *s, uid_t uid)
+{
+	struct caller_runs *c = caller_find(s, uid);
+
+	if (c && c->n >= s->lim.caller_runs_max)
+		return -EAGAIN;
+	if (!c) {
+		struct caller_runs *grown = realloc(s->callers, (s->n_callers + 1) * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		s->callers = grown;
+		c = &s->callers[s->n_callers++];
+		*c = (struct caller_runs){.uid = uid};
+	}
+	c->n++;
+	return 0;
+}
+
+static void caller_put(struct http_server *s, uid_t uid)
+{
+	struct caller_runs *c = caller_find(s, uid);
+
+	if (c && --c->n == 0)
+		*c = s->callers[--s->n_callers];
+}
 
 static struct http_conn *conn_find(struct http_server *s, struct evhttp_connection *evcon)
 {
@@ -187,6 +232,7 @@ static void conn_free(struct http_conn *c)
 
 static void exec_forget(struct http_exec *e)
 {
+	caller_put(e->server, e->uid);
 	free(e);
 }
 
@@ -441,12 +487,28 @@ static void handle_execute(struct http_server *s, struct http_conn *c, struct ev
 		free(error);
 		return;
 	}
+	r = caller_take(s, c->uid);
+	if (r < 0) {
+		job_request_free(&jreq);
+		if (r == -EAGAIN) {
+			log_warn("execute refused CALLER_UID=%u: %u runs of this caller in flight or queued",
+				 (unsigned)c->uid, s->lim.caller_runs_max);
+			evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+			send_error(req, 429, "too many runs of this caller in flight or queued; retry later");
+		} else
+			send_error(req, 500, "out of memory");
+		return;
+	}
 	e = calloc(1, sizeof(*e));
 	if (!e) {
+		caller_put(s, c->uid);
 		job_request_free(&jreq);
 		send_error(req, 500, "out of memory");
 		return;
 	}
+	e->server = s;
+	e->uid = c->uid;
+	jreq.caller_uid = c->uid;
 	memcpy(e->request_id, jreq.request_id, sizeof(e->request_id));
 	e->req = req;
 	e->conn = c;
@@ -653,6 +715,7 @@ void http_server_free(struct http_server *s)
 		unlink(s->socket_path);
 		free(s->socket_path);
 	}
+	free(s->callers);
 	free(s);
 }
 

@@ -52,6 +52,8 @@ static const char usage[] =
     "  --max-vms N          VMs over all languages: paused, restoring and running (default 32)\n"
     "  --max-template-builds N  templates built at a time, in the background (default 2)\n"
     "  --queue-max N        requests waiting per language before 429 (default 64)\n"
+    "  --caller-runs-max N  runs in flight or waiting per caller uid before 429; waiting\n"
+    "                       requests are served fairly across callers (default 32)\n"
     "  --memory-mb N        guest RAM of languages that do not set their own (default 512)\n"
     "  --tb-size-mb N       TCG translation buffer per VM, 0 = QEMU default (default 512;\n"
     "                       only translated code is resident)\n"
@@ -78,6 +80,7 @@ struct options {
 	struct runner_config rc;
 	bool jail;
 	unsigned jail_uid_first, jail_uids;
+	unsigned caller_runs_max;
 };
 
 /* --jail-uids FIRST:COUNT */
@@ -120,6 +123,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    OPTION("max-vms", OPT_UINT, &o->rc.max_vms, .min = 1, .max = 4096),
 	    OPTION("max-template-builds", OPT_UINT, &o->rc.max_builds, .min = 1, .max = 64),
 	    OPTION("queue-max", OPT_UINT, &o->rc.queue_max, .max = 100000),
+	    OPTION("caller-runs-max", OPT_UINT, &o->caller_runs_max, .min = 1, .max = 100000),
 	    OPTION("guest-console", OPT_STRING, &o->rc.console_dir),
 	    OPTION("slowdown", OPT_DOUBLE, &o->rc.slowdown),
 	    OPTION("no-warm-clones", OPT_FALSE, &o->rc.warm_clones),
@@ -156,6 +160,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    .jail = true,
 	    .jail_uid_first = 1879048192,
 	    .jail_uids = 4096,
+	    .caller_runs_max = 32,
 	};
 	while ((c = opt_next(argc, argv, "hv", opts, &opt)) != -1) {
 		switch (c) {
@@ -303,6 +308,7 @@ int main(int argc, char **argv)
 	}
 	runner_service_ops(runner, &ops);
 	api_limits_init(&lim);
+	lim.caller_runs_max = o.caller_runs_max;
 	r = http_server_new(base, o.socket, o.socket_mode, &lim, &ops, &http);
 	if (r < 0) {
 		log_error("socket %s: %s", o.socket, strerror(-r));

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct job_file {
 	char *name;    /* owned, valid per rd_file_name_valid() */
@@ -29,6 +30,7 @@ struct job_request {
 	 * replace the API's (runner.c). */
 	bool timeout_set, cpu_set, memory_set;
 	char request_id[40]; /* for logs and the response */
+	uid_t caller_uid;    /* who asked (SO_PEERCRED): queues are fair across callers */
 	uint64_t arrival_ns; /* CLOCK_MONOTONIC when the request was complete */
 };
 

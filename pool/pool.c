@@ -58,8 +58,16 @@ struct pool {
 	TAILQ_HEAD(, vm) vms;	/* newest first */
 	TAILQ_HEAD(, vm) ready; /* the READY ones, the last to become ready first */
 	unsigned n_restoring, n_ready, n_busy;
-	TAILQ_HEAD(, pool_job) queue; /* FIFO */
+	TAILQ_HEAD(, pool_job) queue; /* arrival order; served fairly across callers */
 	unsigned q_len;
+	/* When each recent caller was last given a VM (serve_serial at the
+	 * time): the caller served longest ago goes first (pool_next_job()). */
+	struct caller_turn {
+		uid_t uid;
+		uint64_t served;
+	} turns[16];
+	unsigned n_turns;
+	uint64_t serve_serial;
 	struct event *refill_ev;
 	struct event *backoff_ev;
 	struct event *idle_ev; /* every idle_ms: shrink to recent demand */
@@ -257,13 +265,55 @@ static void vm_arm_timer(struct vm *vm, uint64_t ms)
 
 static void pool_lease(struct pool *p, struct vm *vm, struct pool_job *job);
 
+static struct caller_turn *caller_turn(struct pool *p, uid_t uid)
+{
+	for (unsigned i = 0; i < p->n_turns; i++)
+		if (p->turns[i].uid == uid)
+			return &p->turns[i];
+	return NULL;
+}
+
+/* The waiting request that goes next: the oldest of the caller who was
+ * given a VM longest ago (a caller never seen, or forgotten, first). One
+ * caller's requests keep their arrival order; a caller who floods the
+ * queue does not make another wait behind all of it. */
+static struct pool_job *pool_next_job(struct pool *p)
+{
+	struct pool_job *job, *best = NULL;
+	uint64_t best_served = UINT64_MAX;
+
+	TAILQ_FOREACH(job, &p->queue, link) {
+		struct caller_turn *t = caller_turn(p, job->req.caller_uid);
+		uint64_t served = t ? t->served : 0;
+		if (served < best_served) {
+			best = job;
+			best_served = served;
+		}
+	}
+	return best;
+}
+
+static void caller_served_now(struct pool *p, uid_t uid)
+{
+	struct caller_turn *t = caller_turn(p, uid);
+
+	if (!t && p->n_turns < sizeof(p->turns) / sizeof(p->turns[0]))
+		t = &p->turns[p->n_turns++];
+	else if (!t) /* full: forget the caller served longest ago */
+		for (unsigned i = 0; i < p->n_turns; i++)
+			if (!t || p->turns[i].served < t->served)
+				t = &p->turns[i];
+	*t = (struct caller_turn){.uid = uid, .served = ++p->serve_serial};
+}
+
 static void pool_dispatch(struct pool *p)
 {
 	struct pool_job *job;
 	struct vm *vm;
 
-	while ((job = TAILQ_FIRST(&p->queue)) && (vm = pool_ready_vm(p))) {
+	while ((job = pool_next_job(p)) && (vm = pool_ready_vm(p))) {
 		queue_unlink(p, job);
+		caller_served_now(p, job->req.caller_uid);
 		pool_lease(p, vm, job);
 	}
 }

@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import SLOW, assert_normal, assert_settled, run_checks, vm_rss_kb, wait_for  # noqa: E402
-from harness import Daemon, log  # noqa: E402
+from harness import Daemon, log, qemu_pids_of  # noqa: E402
 
 POOL = 2
 QUEUE_MAX = 2
@@ -399,6 +399,57 @@ def check_overload(d):
     after(d)
 
 
+# 25, at scale: 300 concurrent requests that each take memory and sleep,
+# against a daemon whose pool may grow to 8 but whose global cap is 3 VMs.
+# The VMs never pass the cap; every request gets 200, 429 or (beyond the
+# connection cap) a closed connection; runnerd lives and settles after.
+def check_flood(_):
+    n, cap = 300, 3
+    code = "x=$(head -c 20000000 /dev/zero | tr '\\0' a); sleep 1; echo ${#x}"
+    extra = ("--pool-min", "0", "--pool-max", "8", "--max-vms", str(cap), "--queue-max", "16")
+    with Daemon(languages=("bash",), pool_size=1, extra=extra) as d:
+        results, peak, done = [None] * n, [0], threading.Event()
+
+        def watch():
+            while not done.is_set():
+                peak[0] = max(peak[0], len(qemu_pids_of(d.proc.pid)))
+                time.sleep(0.02)
+
+        def one(i):
+            try:
+                s = connect(d, timeout=240 * SLOW)
+                body = json.dumps({"language": "bash", "code": code}).encode()
+                s.sendall(b"POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          b"Content-Length: %d\r\n\r\n" % len(body) + body)
+                results[i] = read_response(s, timeout=240 * SLOW)
+                s.close()
+            except OSError as e:
+                results[i] = e
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300 * SLOW)
+        done.set()
+        watcher.join()
+        counts = {}
+        for i, r in enumerate(results):
+            key = r[0] if isinstance(r, tuple) else type(r).__name__
+            counts[key] = counts.get(key, 0) + 1
+            if isinstance(r, tuple) and r[0] == 200:
+                res = json.loads(r[2])
+                assert res["status"] == "ok" and res["stdout"] == "20000000\n", (i, res)
+            else:
+                assert (isinstance(r, tuple) and r[0] in (429, None)) or isinstance(r, OSError), (i, r)
+        log("%d concurrent requests, global cap %d: %s; at most %d VMs at once" % (n, cap, counts, peak[0]))
+        assert peak[0] <= cap, "%d VMs ran at once over a cap of %d" % (peak[0], cap)
+        assert counts.get(200, 0) >= cap, "only %s ran" % counts.get(200, 0)
+        assert d.proc.poll() is None, "runnerd died"
+        assert_normal(d)
+
+
 # 25, fairness: requests that wait for a VM get one in arrival order.
 def check_fifo(d):
     assert_settled(d, POOL)
@@ -435,6 +486,70 @@ def check_fifo(d):
 
 
 # 27
+# 25, per caller: a caller may have --caller-runs-max runs in flight or
+# waiting (more get 429), and one caller flooding the queue does not make a
+# second caller wait behind all of it: waiting requests are served fairly
+# across caller uids.
+def check_two_callers(_):
+    flood = 10
+    extra = ("--max-vms", "1", "--queue-max", "64", "--caller-runs-max", str(flood), "--socket-mode", "0666")
+    with Daemon(languages=("bash",), pool_size=1, extra=extra) as d:
+        assert_settled(d, 1)
+        done, lock = [], threading.Lock()
+
+        def one(i):
+            s = connect(d, timeout=240 * SLOW)
+            body = json.dumps({"language": "bash", "code": "sleep 0.3; echo A%d" % i}).encode()
+            s.sendall(b"POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            r = read_response(s, timeout=240 * SLOW)
+            s.close()
+            with lock:
+                done.append((i, r[0], time.monotonic()))
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(flood)]
+        for t in threads:
+            t.start()
+        wait_for(lambda: d.get("/health")[1]["pools"]["bash"]["queued"] >= flood - 2, 60 * SLOW,
+                 "the first caller's requests queued")
+        # Over its cap: refused at once, with the reason.
+        s = connect(d)
+        body = json.dumps({"language": "bash", "code": "echo over"}).encode()
+        s.sendall(b"POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        status, headers, rbody = read_response(s, timeout=30 * SLOW)
+        s.close()
+        assert status == 429 and b"this caller" in rbody and headers.get("retry-after"), (status, rbody)
+        # A second caller (uid 65534) arrives behind the whole flood.
+        os.chmod(d.dir, 0o711)
+        client = ("import json, socket, sys\n"
+                  "s = socket.socket(socket.AF_UNIX)\n"
+                  "s.connect(sys.argv[1])\n"
+                  "b = json.dumps({'language': 'bash', 'code': 'echo B'}).encode()\n"
+                  "s.sendall(b'POST /api/v1/execute HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: %d\\r\\n\\r\\n' "
+                  "% len(b) + b)\n"
+                  "data = b''\n"
+                  "while b'\\r\\n\\r\\n' not in data:\n"
+                  "    data += s.recv(65536)\n"
+                  "print(data.split()[1].decode())\n")
+        with lock:
+            before = len(done)
+        try:
+            p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable,
+                                "-c", client, d.socket], capture_output=True, timeout=240 * SLOW)
+        finally:
+            os.chmod(d.dir, 0o700)
+        with lock:
+            after_b = len(done)
+        for t in threads:
+            t.join(240 * SLOW)
+        log("second caller answered %s after %d of the first caller's %d runs (%d when it arrived)" % (
+            p.stdout.decode().strip(), after_b, flood, before))
+        assert p.stdout.decode().strip() == "200", (p.stdout, p.stderr.decode()[-500:])
+        assert after_b - before <= 2, "the second caller waited behind %d runs of the first" % (after_b - before)
+        assert all(r == 200 for _, r, _ in done) and len(done) == flood, done
+        assert d.proc.poll() is None
+
+
 def check_permissions(d):
     st = os.stat(d.socket)
     assert st.st_mode & 0o777 == 0o660, "socket mode %o" % (st.st_mode & 0o777)
@@ -472,6 +587,8 @@ def main():
         ("22 unknown language, bad limits and fields", check_bad_fields),
         ("23 bad file names", check_bad_file_names),
         ("25 more runs than VMs: 200 or 429", check_overload),
+        ("25 300 concurrent runs under a global cap of 3 VMs", check_flood),
+        ("25 a caller's cap, and a flooding caller cannot starve another", check_two_callers),
         ("25 waiting runs get VMs in arrival order", check_fifo),
         ("27 socket permissions", check_permissions),
         ("24 slowloris and 300 idle connections", check_slowloris),

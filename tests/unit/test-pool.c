@@ -117,6 +117,9 @@ static bool outcome_is(const struct outcome *o, enum job_status status, const ch
 
 /* A request whose program, stdin and id are all `tag`, so the job a VM
  * receives says which request it is. */
+/* The caller uid the next requests come from (SO_PEERCRED in runnerd). */
+static uid_t caller;
+
 static int submit_to(struct pool *pool, const char *tag, uint32_t timeout_ms, struct outcome *o,
 		     struct pool_job **ret)
 {
@@ -130,6 +133,7 @@ static int submit_to(struct pool *pool, const char *tag, uint32_t timeout_ms, st
 	    .cpu_ms = timeout_ms,
 	    .memory_kb = 64u << 10,
 	    .output_bytes = 1024,
+	    .caller_uid = caller,
 	};
 	struct pool_job *job = NULL;
 
@@ -696,6 +700,40 @@ static void test_idle_shrink(struct fx *f)
 
 /* ---- the queue ---- */
 
+/* Two callers: the second one's request does not wait behind everything
+ * the first queued before it; each caller's own requests keep their order. */
+static void test_fair_callers(struct fx *f)
+{
+	struct outcome o[4];
+	const char *tags[] = {"A1", "A2", "A3", "B1"};
+
+	f->cfg.max = 1;
+	f->cfg.queue_max = 8;
+	fx_start(f);
+	fx_serve(f);
+	for (int i = 0; i < 4; i++) {
+		caller = i < 3 ? 1000 : 2000;
+		CHECK(submit(f, tags[i], 5000, &o[i], NULL) == 0);
+	}
+	caller = 0;
+	const char *order[] = {"A1", "B1", "A2", "A3"};
+	for (int i = 0; i < 4; i++) {
+		pump(f->base);
+		struct vmm *v = clone_nth(i);
+		if (!v) {
+			CHECK(false, "a clone for the next request");
+			return;
+		}
+		fake_vmm_ready(v);
+		char what[64];
+		snprintf(what, sizeof(what), "request %d goes to %s", i + 1, order[i]);
+		CHECK(clone_with_job(order[i]) == v, what);
+		finish_job(v);
+	}
+	for (int i = 0; i < 4; i++)
+		CHECK(outcome_is(&o[i], JOB_OK, ""));
+}
+
 static void test_fifo(struct fx *f)
 {
 	struct outcome o[5];
@@ -981,6 +1019,7 @@ int main(void)
 	    {test_eviction, "cache"},
 	    {test_idle_shrink, "cache"},
 	    {test_fifo, "cache"},
+	    {test_fair_callers, "cache"},
 	    {test_queue_deadline_and_restore_timeout, "cache"},
 	    {test_run_deadlines, "cache"},
 	    {test_failure_counting, "cache"},
