@@ -42,6 +42,7 @@
 #include "language.h"
 #include "template.h"
 #include "host.h"
+#include "jail.h"
 #include "time-util.h"
 #include "vmm-options.h"
 #include "vmm.h"
@@ -258,10 +259,15 @@ static const char usage[] =
     "  --tb-size-mb N      TCG translation buffer (default: runnerd's)\n"
     "  --tmpdir DIR        cold-boot RAM files (default /dev/shm)\n"
     "  --timeout S         wall limit of the run step in s (default 10)\n"
+    "  --jail-uids FIRST:N the VMs' uids, as runnerd's (default 1879048192:4096); VMs run\n"
+    "                      in runnerd's jail (needs root)\n"
+    "  --no-jail           run the VMs unjailed, as root\n"
     "Prints one JSON line per job; exits 1 if any job failed.\n";
 
 int main(int argc, char **argv)
 {
+	const char *jail_uids = "1879048192:4096";
+	bool jailed = true;
 	const char *lang_name = NULL, *cache = "/var/cache/runnerd",
 		   *langs = RUNNERD_SOURCE_ROOT "/tools/languages";
 	char path[4400], kernel[4400], image[4400], *err = NULL;
@@ -281,10 +287,13 @@ int main(int argc, char **argv)
 	    VMM_MACHINE_OPTIONS(&b.vmm.qemu, &b.vmm.accel, &b.vmm.memory_mb, &b.vmm.tb_size_mb),
 	    OPTION("tmpdir", OPT_STRING, &b.tmpdir),
 	    OPTION("timeout", OPT_DOUBLE, &b.timeout_s),
+	    OPTION("jail-uids", OPT_STRING, &jail_uids),
+	    OPTION("no-jail", OPT_FALSE, &jailed),
 	    OPTION("help", OPT_KEY, NULL, .key = 'h'),
 	    {0},
 	};
 	struct language *lang = NULL;
+	struct jail *jail = NULL;
 	int c;
 
 	b.vmm = (struct vmm_config){.qemu = VMM_DEFAULT_QEMU,
@@ -333,7 +342,7 @@ int main(int argc, char **argv)
 	if (!b.code)
 		b.code = lang->hello;
 	snprintf(kernel, sizeof(kernel), "%s/kernel/vmlinux", cache);
-	snprintf(image, sizeof(image), "%s/images/%s.erofs", cache, lang->name);
+	snprintf(image, sizeof(image), "%s/images/%s.erofs", cache, lang->image);
 	if (access(kernel, R_OK) < 0 || access(image, R_OK) < 0) {
 		fprintf(stderr, "vmbench: need %s and %s\n", kernel, image);
 		return 2;
@@ -341,6 +350,21 @@ int main(int argc, char **argv)
 	b.vmm.kernel = kernel;
 	b.vmm.image = image;
 	b.vmm.tsc_khz = vmm_host_tsc_khz();
+	if (jailed) {
+		/* The same jail as runnerd's VMMs, so the baselines pay what it costs. */
+		char dir[4400], *error = NULL;
+		const char *warning = NULL;
+		struct jail_config jc = {.dir = dir, .pids_max = 128};
+		snprintf(dir, sizeof(dir), "%s/vmbench-jail.%d", b.tmpdir, (int)getpid());
+		if (jail_parse_uids(jail_uids, &jc.uid_first, &jc.slots) < 0 ||
+		    jail_new(&jc, &jail, &error, &warning) < 0) {
+			fprintf(stderr, "vmbench: jail: %s\n", error ? error : "bad --jail-uids");
+			return 2;
+		}
+		if (warning)
+			fprintf(stderr, "vmbench: jail: %s\n", warning);
+		b.vmm.jail = jail;
+	}
 	char *qv = vmm_qemu_version(b.vmm.qemu);
 	if (!qv) {
 		fprintf(stderr, "vmbench: cannot run %s\n", b.vmm.qemu);
@@ -382,5 +406,6 @@ int main(int argc, char **argv)
 		close(b.state_fd);
 	free(qv);
 	language_free(lang);
+	jail_free(jail);
 	return b.failures || !b.exit_loop ? 1 : 0;
 }

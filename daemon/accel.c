@@ -12,8 +12,8 @@
 #include "error-util.h"
 #include "host.h"
 
-int accel_resolve(const char *requested, const char *qemu, const char *kernel, const char **ret_accel,
-		  char **ret_reason)
+int accel_resolve(const char *requested, const char *qemu, const char *kernel, struct jail *jail,
+		  const char **ret_accel, char **ret_reason)
 {
 	char *reason = NULL;
 
@@ -24,7 +24,7 @@ int accel_resolve(const char *requested, const char *qemu, const char *kernel, c
 	}
 	if (strcmp(requested, "kvm") != 0 && strcmp(requested, "auto") != 0)
 		return err_setf(ret_reason, -EINVAL, "accel must be kvm, tcg or auto");
-	int r = vmm_probe_kvm(qemu, kernel, &reason);
+	int r = vmm_probe_kvm(qemu, kernel, jail, &reason);
 	if (r >= 0) {
 		*ret_accel = "kvm";
 		return 0;

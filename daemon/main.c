@@ -79,26 +79,10 @@ struct options {
 	/* Options that go to the runner as they are: paths, pool sizes, limits. */
 	struct runner_config rc;
 	bool jail;
-	unsigned jail_uid_first, jail_uids;
+	uid_t jail_uid_first;
+	unsigned jail_uids;
 	unsigned caller_runs_max;
 };
-
-/* --jail-uids FIRST:COUNT */
-static int parse_jail_uids(const char *arg, struct options *o)
-{
-	char first[16];
-	const char *colon = strchr(arg, ':');
-
-	if (!colon || (size_t)(colon - arg) >= sizeof(first))
-		return -EINVAL;
-	memcpy(first, arg, (size_t)(colon - arg));
-	first[colon - arg] = 0;
-	if (parse_uint(first, 10, 1, 0xfffeffffu, &o->jail_uid_first) < 0 ||
-	    parse_uint(colon + 1, 10, 8, 65536, &o->jail_uids) < 0 ||
-	    o->jail_uid_first + (uint64_t)o->jail_uids > 0xffffffffu)
-		return -EINVAL;
-	return 0;
-}
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -168,7 +152,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->rc.pool_max = o->rc.pool_min;
 			break;
 		case O_JAIL_UIDS:
-			if (parse_jail_uids(jail_uids, o) < 0) {
+			if (jail_parse_uids(jail_uids, &o->jail_uid_first, &o->jail_uids) < 0) {
 				fprintf(stderr, "runnerd: invalid value '%s' for --jail-uids (FIRST:COUNT)\n",
 					optarg);
 				return -EINVAL;
@@ -261,16 +245,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	r = accel_resolve(o.accel, o.rc.qemu, o.rc.kernel, &accel, &reason);
-	if (r < 0) {
-		log_error("accelerator %s unusable: %s", o.accel, reason ? reason : strerror(-r));
-		goto out;
-	}
-	if (reason)
-		log_warn("%s", reason);
-	log_info("accelerator: %s, pools of %u..%u clones, at most %u VMs, slowdown %.1f", accel,
-		 o.rc.pool_min, o.rc.pool_max, o.rc.max_vms, o.rc.slowdown);
-
 	if (o.jail) {
 		char dir[1100];
 		const char *warning = NULL;
@@ -279,7 +253,6 @@ int main(int argc, char **argv)
 		    .dir = dir,
 		    .uid_first = o.jail_uid_first,
 		    .slots = o.jail_uids,
-		    .kvm = strcmp(accel, "kvm") == 0,
 		    .pids_max = 128,
 		};
 		r = jail_new(&jc, &jail, &error, &warning);
@@ -293,6 +266,17 @@ int main(int argc, char **argv)
 			 o.jail_uid_first, o.jail_uid_first + o.jail_uids - 1);
 	} else
 		log_warn("--no-jail: VMMs run as root in runnerd's namespaces");
+
+	/* The KVM probe boots a VM too: in the jail. */
+	r = accel_resolve(o.accel, o.rc.qemu, o.rc.kernel, jail, &accel, &reason);
+	if (r < 0) {
+		log_error("accelerator %s unusable: %s", o.accel, reason ? reason : strerror(-r));
+		goto out;
+	}
+	if (reason)
+		log_warn("%s", reason);
+	log_info("accelerator: %s, pools of %u..%u clones, at most %u VMs, slowdown %.1f", accel,
+		 o.rc.pool_min, o.rc.pool_max, o.rc.max_vms, o.rc.slowdown);
 
 	base = event_base_new();
 	if (!base)

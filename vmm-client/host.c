@@ -19,7 +19,7 @@ char *vmm_qemu_version(const char *qemu)
 	char *argv[] = {(char *)qemu, "--version", NULL};
 	char line[256];
 
-	if (vmm_run_capture(qemu, argv, 10000, NULL, line, sizeof(line)) < 0)
+	if (vmm_run_capture(qemu, argv, NULL, 10000, NULL, line, sizeof(line)) < 0)
 		return NULL;
 	line[strcspn(line, "\n")] = 0;
 	return line[0] ? strdup(line) : NULL;
@@ -46,26 +46,36 @@ unsigned vmm_host_tsc_khz(void)
  * and waits for its "Kernel panic" line on the serial console (panic=-1
  * with -no-reboot then ends QEMU). Seeing that line in time means the guest
  * really ran. */
-int vmm_probe_kvm(const char *qemu, const char *kernel, char **ret_reason)
+int vmm_probe_kvm(const char *qemu, const char *kernel, struct jail *jail, char **ret_reason)
 {
 	struct qemu_machine m = QEMU_MACHINE_INIT;
+	struct jail_place place;
 	char buf[8192], **argv;
 
 	*ret_reason = NULL;
 	if (access("/dev/kvm", R_OK | W_OK) < 0)
 		return err_setf(ret_reason, -ENODEV, "/dev/kvm is not accessible");
+	if (jail) {
+		/* No image: the probe's guest only needs to reach its panic. */
+		int r = jail_place_take(jail, kernel, NULL, true, 128 + 256, 1, &place, ret_reason);
+		if (r < 0)
+			return r;
+	}
 	m.qemu = qemu;
 	m.accel = "kvm";
-	m.kernel = kernel;
+	m.kernel = jail ? JAIL_KERNEL_PATH : kernel;
 	m.memory_mb = 128;
 	m.vcpus = 1;
 	m.console = QEMU_CONSOLE_STDOUT;
 	m.start = QEMU_START_BOOT;
 	int r = qemu_argv_build(&m, &argv);
-	if (r < 0)
-		return r;
-	r = vmm_run_capture(qemu, argv, 5000, "Kernel panic", buf, sizeof(buf));
-	qemu_argv_free(argv);
+	if (r >= 0) {
+		r = vmm_run_capture(qemu, argv, jail ? &place.exec : NULL, 5000, "Kernel panic", buf,
+				    sizeof(buf));
+		qemu_argv_free(argv);
+	}
+	if (jail)
+		jail_place_put(jail, &place); /* killed and reaped by now */
 	if (r < 0)
 		return r;
 	if (r != 1)

@@ -11,8 +11,10 @@ char *vmm_qemu_version(const char *qemu);
  * constant TSC), 0 if unknown. TCG guests get it (see qemu-argv.c). */
 unsigned vmm_host_tsc_khz(void);
 
+struct jail;
+
 /* Whether KVM runs a guest here: a short test boot of `kernel` under KVM
- * (at most 5 s). 0 if it ran; -ENODEV with the reason in *ret_reason
- * (malloc'd) if /dev/kvm is not accessible or the guest never ran; another
- * -errno (and no reason) if QEMU could not be started. */
-int vmm_probe_kvm(const char *qemu, const char *kernel, char **ret_reason);
+ * (at most 5 s), in `jail` like every VMM (NULL: unjailed). 0 if it ran; -ENODEV with the reason in
+ * *ret_reason (malloc'd) if /dev/kvm is not accessible or the guest never ran; another -errno (and no reason)
+ * if QEMU could not be started. */
+int vmm_probe_kvm(const char *qemu, const char *kernel, struct jail *jail, char **ret_reason);

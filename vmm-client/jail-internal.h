@@ -12,7 +12,8 @@
 struct jail_root {
 	TAILQ_ENTRY(jail_root) link;
 	char dir[JAIL_PATH_MAX];
-	struct stat kernel, image; /* the files bound into it, by inode */
+	struct stat kernel, image; /* the files bound into it, by inode (image zeroed: none) */
+	bool kvm;		   /* /dev/kvm in it */
 };
 
 enum jail_cgroup_mode {
@@ -61,7 +62,8 @@ int jail_error(char **ret_error, int r, const char *fmt, ...) __attribute__((for
 int jail_seccomp_build(struct sock_fprog *ret);
 
 /* jail-root.c */
-int jail_root_get(struct jail *j, const char *kernel, const char *image, const char **ret, char **ret_error);
+int jail_root_get(struct jail *j, const char *kernel, const char *image, bool kvm, const char **ret,
+		  char **ret_error);
 void jail_roots_free(struct jail *j);
 
 /* jail-cgroup.c: finds runnerd's hierarchies and makes its parent cgroup,

@@ -8,7 +8,8 @@
  *   /bin /lib /lib64  symlinks into usr, as on the host
  *   /dev/null, /dev/urandom, and /dev/kvm when KVM is used: bound
  *   /vm/kernel        the guest kernel, bound read-only
- *   /vm/image         the language's image, bound read-only
+ *   /vm/image         the language's image, bound read-only (none for the
+ *                     KVM probe)
  *   /proc             empty: each VMM mounts its own pid namespace's proc
  *
  * The cache directory, runnerd's socket and state, other roots and /etc
@@ -62,7 +63,7 @@ static int root_populate(const char *dir, const char *kernel, const char *image,
 	    (r = bind_ro("/dev/urandom", AT("dev/urandom"), true)) < 0 ||
 	    (kvm && (r = bind_ro("/dev/kvm", AT("dev/kvm"), true)) < 0) ||
 	    (r = bind_ro(kernel, AT("vm/kernel"), true)) < 0 ||
-	    (r = bind_ro(image, AT("vm/image"), true)) < 0)
+	    (image && (r = bind_ro(image, AT("vm/image"), true)) < 0))
 		return r;
 #undef AT
 	/* /dev/kvm is opened read-write: its bind mount must not be read-only. */
@@ -80,17 +81,18 @@ static bool same_file(const struct stat *a, const struct stat *b)
 	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-int jail_root_get(struct jail *j, const char *kernel, const char *image, const char **ret, char **ret_error)
+int jail_root_get(struct jail *j, const char *kernel, const char *image, bool kvm, const char **ret,
+		  char **ret_error)
 {
-	struct stat k, i;
+	struct stat k, i = {0};
 	struct jail_root *root;
 	int r;
 
-	if (stat(kernel, &k) < 0 || stat(image, &i) < 0)
-		return jail_error(ret_error, -errno, "jail root: %s or %s: %s", kernel, image,
+	if (stat(kernel, &k) < 0 || (image && stat(image, &i) < 0))
+		return jail_error(ret_error, -errno, "jail root: %s or %s: %s", kernel, image ? image : "-",
 				  strerror(errno));
 	TAILQ_FOREACH(root, &j->roots, link)
-		if (same_file(&root->kernel, &k) && same_file(&root->image, &i)) {
+		if (same_file(&root->kernel, &k) && same_file(&root->image, &i) && root->kvm == kvm) {
 			*ret = root->dir;
 			return 0;
 		}
@@ -109,7 +111,7 @@ int jail_root_get(struct jail *j, const char *kernel, const char *image, const c
 		free(root);
 		return r;
 	}
-	r = root_populate(root->dir, kernel, image, j->cfg.kvm);
+	r = root_populate(root->dir, kernel, image, kvm);
 	if (r >= 0 &&
 	    mount(NULL, root->dir, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		r = -errno;
@@ -122,6 +124,7 @@ int jail_root_get(struct jail *j, const char *kernel, const char *image, const c
 	}
 	root->kernel = k;
 	root->image = i;
+	root->kvm = kvm;
 	TAILQ_INSERT_TAIL(&j->roots, root, link);
 	*ret = root->dir;
 	return 0;

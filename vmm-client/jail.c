@@ -3,6 +3,8 @@
  * root). */
 #include "jail-internal.h"
 
+#include "parse-util.h"
+
 #include <errno.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -26,6 +28,24 @@ int jail_error(char **ret_error, int r, const char *fmt, ...)
 		va_end(ap);
 	}
 	return r;
+}
+
+int jail_parse_uids(const char *arg, uid_t *ret_first, unsigned *ret_count)
+{
+	char first[16];
+	const char *colon = strchr(arg, ':');
+	unsigned f, n;
+
+	if (!colon || (size_t)(colon - arg) >= sizeof(first))
+		return -EINVAL;
+	memcpy(first, arg, (size_t)(colon - arg));
+	first[colon - arg] = 0;
+	if (parse_uint(first, 10, 1, 0xfffeffffu, &f) < 0 || parse_uint(colon + 1, 10, 8, 65536, &n) < 0 ||
+	    f + (uint64_t)n > 0xffffffffu)
+		return -EINVAL;
+	*ret_first = f;
+	*ret_count = n;
+	return 0;
 }
 
 int jail_new(const struct jail_config *cfg, struct jail **ret, char **ret_error, const char **ret_warning)
@@ -117,8 +137,8 @@ void jail_free(struct jail *j)
 	free(j);
 }
 
-int jail_place_take(struct jail *j, const char *kernel, const char *image, unsigned memory_mb, unsigned vcpus,
-		    struct jail_place *ret, char **ret_error)
+int jail_place_take(struct jail *j, const char *kernel, const char *image, bool kvm, unsigned memory_mb,
+		    unsigned vcpus, struct jail_place *ret, char **ret_error)
 {
 	const char *root;
 	unsigned slot = j->cfg.slots;
@@ -133,7 +153,7 @@ int jail_place_take(struct jail *j, const char *kernel, const char *image, unsig
 			break;
 		}
 	}
-	r = jail_root_get(j, kernel, image, &root, ret_error);
+	r = jail_root_get(j, kernel, image, kvm, &root, ret_error);
 	if (r < 0)
 		return r;
 	r = jail_cgroups_slot(&j->cg, slot, memory_mb, vcpus, j->cfg.pids_max, &j->limits[slot],

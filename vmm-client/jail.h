@@ -60,11 +60,14 @@ struct jail_config {
 	const char *dir;   /* runnerd's directory for prepared roots (created) */
 	uid_t uid_first;   /* slot N runs as uid_first + N, gid likewise */
 	unsigned slots;	   /* uids in the range: VMMs that may exist at once */
-	bool kvm;	   /* /dev/kvm in the roots */
 	unsigned pids_max; /* per VMM */
 };
 
 struct jail;
+
+/* "FIRST:COUNT" (runnerd's and vmbench's --jail-uids): -EINVAL unless
+ * FIRST > 0, 8 <= COUNT <= 65536 and the range fits below uid 2^32-1. */
+int jail_parse_uids(const char *arg, uid_t *ret_first, unsigned *ret_count);
 
 /* Enters runnerd's own mount namespace, checks the uid range and finds
  * the cgroup hierarchy. Fails with a message if the jail cannot work (not
@@ -85,9 +88,11 @@ struct jail_place {
 };
 
 /* Takes a free slot, sets its cgroup limits (memory_mb: the cgroup's
- * memory cap; vcpus: its CPU quota) and finds or prepares the root. */
-int jail_place_take(struct jail *j, const char *kernel, const char *image, unsigned memory_mb, unsigned vcpus,
-		    struct jail_place *ret, char **ret_error);
+ * memory cap; vcpus: its CPU quota) and finds or prepares the root: with
+ * the image when not NULL (the KVM probe has none), with /dev/kvm when kvm
+ * (so a TCG VMM cannot even open it). */
+int jail_place_take(struct jail *j, const char *kernel, const char *image, bool kvm, unsigned memory_mb,
+		    unsigned vcpus, struct jail_place *ret, char **ret_error);
 /* The VMM was reaped: its uid may serve another. */
 void jail_place_put(struct jail *j, const struct jail_place *p);
 /* Slots in use. */

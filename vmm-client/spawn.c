@@ -95,8 +95,8 @@ int vmm_spawn(const struct vmm_launch *launch, pid_t *ret_pid, int *ret_pidfd)
 	return 0;
 }
 
-int vmm_run_capture(const char *path, char *const *argv, int timeout_ms, const char *stop_at, char *buf,
-		    size_t size)
+int vmm_run_capture(const char *path, char *const *argv, const struct jail_exec *jail, int timeout_ms,
+		    const char *stop_at, char *buf, size_t size)
 {
 	char *envp[] = {"PATH=/usr/bin:/bin", "LC_ALL=C", NULL};
 	size_t have = 0;
@@ -113,7 +113,7 @@ int vmm_run_capture(const char *path, char *const *argv, int timeout_ms, const c
 			       .envp = envp,
 			       .keep_fds = {-1, -1, -1, -1, -1, -1, -1, -1},
 			       .stdout_fd = pipefd[1],
-			       .jail = NULL};
+			       .jail = jail};
 	int r = vmm_spawn(&l, &pid, &pidfd);
 	close(pipefd[1]);
 	if (r < 0) {

@@ -30,9 +30,10 @@ int vmm_spawn(const struct vmm_launch *launch, pid_t *ret_pid, int *ret_pidfd);
  * until the output contains `stop_at` (may be NULL). The process is then
  * killed and reaped. The output (NUL-terminated, at most size-1 bytes; when
  * more arrives only the newest part is kept) goes to buf. Returns 1 if
- * stop_at was seen, 0 if not, -errno on failure to start. */
-int vmm_run_capture(const char *path, char *const *argv, int timeout_ms, const char *stop_at, char *buf,
-		    size_t size);
+ * stop_at was seen, 0 if not, -errno on failure to start. `jail` may be
+ * NULL (the version query runs no guest). */
+int vmm_run_capture(const char *path, char *const *argv, const struct jail_exec *jail, int timeout_ms,
+		    const char *stop_at, char *buf, size_t size);
 
 /* SIGKILL through the pidfd, then wait for it (blocking: use after the
  * event loop is done, or when exit is imminent). Returns the wait status. */

@@ -99,7 +99,8 @@ static int vmm_jail_place(struct vmm *v, const struct vmm_config *cfg, struct qe
 	/* The cgroup's memory: guest RAM, the TCG translation buffer, and
 	 * room for QEMU itself. */
 	unsigned limit_mb = cfg->memory_mb + (strcmp(cfg->accel, "tcg") == 0 ? cfg->tb_size_mb : 0) + 256;
-	int r = jail_place_take(cfg->jail, cfg->kernel, cfg->image, limit_mb, cfg->vcpus, &v->place, &error);
+	int r = jail_place_take(cfg->jail, cfg->kernel, cfg->image, strcmp(cfg->accel, "kvm") == 0, limit_mb,
+				cfg->vcpus, &v->place, &error);
 	free(error); /* the caller reports the errno */
 	if (r < 0)
 		return r;

@@ -55,7 +55,7 @@ int main(int argc, char **argv)
 	if (warning)
 		fprintf(stderr, "jail-launch: %s\n", warning);
 	/* The same memory the probe tries to exceed: the place's limit. */
-	if (jail_place_take(j, argv[1], argv[1], MEMORY_MB, 1, &place, &error) < 0) {
+	if (jail_place_take(j, argv[1], argv[1], false, MEMORY_MB, 1, &place, &error) < 0) {
 		fprintf(stderr, "jail-launch: %s\n", error ? error : "no place");
 		return 3;
 	}
