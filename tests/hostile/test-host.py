@@ -135,6 +135,24 @@ def truncated_state(d, cache, snap):
     assert len(qemu_pids_of(d.proc.pid)) <= 3, "VMMs pile up: %s" % qemu_pids_of(d.proc.pid)
 
 
+def expect_rebuilt(d, cache, snap, what):
+    """Starts runnerd on the altered template: it must serve from a new
+    one, its RAM written anew (the altered one never loaded). Returns the
+    new template's directory; the daemon is stopped."""
+    ram_mtime = os.stat(os.path.join(snap, "ram")).st_mtime_ns
+    t = time.time()
+    d.start(wait=False)
+    h = wait_outcome(d, 300 * SLOW)
+    assert h["status"] == "ok", "not rebuilt: %s" % json.dumps(h)
+    log("%s: rebuilt in %.1fs" % (what, time.time() - t))
+    snaps = glob.glob(os.path.join(cache, "snapshots", "bash-*"))
+    assert len(snaps) == 1, snaps
+    assert os.stat(os.path.join(snaps[0], "ram")).st_mtime_ns != ram_mtime, "the %s was loaded" % what
+    assert_normal(d)
+    d.stop()
+    return snaps[0]
+
+
 def poisoned_ram(d, cache, snap):
     # Bytes of the template's RAM changed in place (same size, meta.json
     # untouched), as a writer of the cache would: the SHA-256 recorded in
@@ -148,17 +166,7 @@ def poisoned_ram(d, cache, snap):
         f.write(bytes(b ^ 0x5A for b in page) if page.strip(b"\0") else b"poison" + page[6:])
     meta = json.load(open(os.path.join(snap, "meta.json")))
     assert len(meta["files"]["ram_sha256"]) == 64, meta["files"]
-    ram_mtime = os.stat(ram).st_mtime_ns
-    t = time.time()
-    d.start(wait=False)
-    h = wait_outcome(d, 300 * SLOW)
-    assert h["status"] == "ok", "not rebuilt: %s" % json.dumps(h)
-    log("poisoned RAM: rebuilt in %.1fs" % (time.time() - t))
-    snaps = glob.glob(os.path.join(cache, "snapshots", "bash-*"))
-    assert len(snaps) == 1, snaps
-    assert os.stat(os.path.join(snaps[0], "ram")).st_mtime_ns != ram_mtime, "the poisoned RAM was loaded"
-    assert_normal(d)
-    d.stop()
+    expect_rebuilt(d, cache, snap, "poisoned RAM")
 
 
 def stale_meta(d, cache, snap):
@@ -168,19 +176,9 @@ def stale_meta(d, cache, snap):
     meta = json.load(open(meta_path))
     meta["qemu_version"] = "QEMU emulator version 0.0.1 (stale)"
     json.dump(meta, open(meta_path, "w"))
-    ram_mtime = os.stat(os.path.join(snap, "ram")).st_mtime_ns
-    t = time.time()
-    d.start(wait=False)
-    h = wait_outcome(d, 300 * SLOW)
-    assert h["status"] == "ok", "not rebuilt: %s" % json.dumps(h)
-    log("stale meta.json: rebuilt in %.1fs" % (time.time() - t))
-    snaps = glob.glob(os.path.join(cache, "snapshots", "bash-*"))
-    assert len(snaps) == 1, snaps
-    meta2 = json.load(open(os.path.join(snaps[0], "meta.json")))
+    new = expect_rebuilt(d, cache, snap, "stale meta.json")
+    meta2 = json.load(open(os.path.join(new, "meta.json")))
     assert meta2["qemu_version"] != meta["qemu_version"], "the stale meta.json was kept"
-    assert os.stat(os.path.join(snaps[0], "ram")).st_mtime_ns != ram_mtime, "the stale RAM was loaded"
-    assert_normal(d)
-    d.stop()
 
 
 def main():
