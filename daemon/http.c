@@ -318,7 +318,8 @@ static void deadline_cb(evutil_socket_t fd, short what, void *userdata)
 	struct http_conn *c = userdata;
 	evutil_socket_t sfd = bufferevent_getfd(c->bev);
 
-	log_info("connection %llu CALLER_UID=%u: no complete request within %u s, closing",
+	log_info("connection %llu CALLER_UID=%u: no complete request, or a response not taken, within %u s; "
+		 "closing",
 		 (unsigned long long)c->id, (unsigned)c->uid, c->server->lim.request_timeout_s);
 	/* evhttp sees EOF and frees the connection through its normal path. */
 	if (sfd >= 0)
@@ -451,8 +452,11 @@ static void done_cb(const struct job_request *jreq, const struct job_result *res
 		hangup_watch(c, false);
 	}
 	e->conn = NULL;
-	if (e->req)
+	if (e->req) {
 		send_json(e->req, 200, api_render_result(jreq, res));
+		if (c)
+			deadline_arm(c); /* the response must be taken in time too */
+	}
 	/* else: evhttp already answered this request on its own */
 	e->req = NULL;
 	if (!e->in_execute)
@@ -553,22 +557,12 @@ static void method_not_allowed(struct evhttp_request *req, const char *allow)
 	send_error(req, 405, "method not allowed");
 }
 
-static void request_cb(struct evhttp_request *req, void *userdata)
+static void route(struct http_server *s, struct http_conn *c, struct evhttp_request *req)
 {
-	struct http_server *s = userdata;
-	struct http_conn *c = conn_find(s, evhttp_request_get_connection(req));
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	bool get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
-
-	if (!c) {
-		/* Not adopted (allocation failure at accept): serve nothing. */
-		evhttp_send_error(req, 503, NULL);
-		return;
-	}
-	deadline_disarm(c);
-	evhttp_request_set_on_complete_cb(req, request_complete_cb, c);
 
 	if (!path)
 		send_error(req, 400, "bad request target");
@@ -588,6 +582,27 @@ static void request_cb(struct evhttp_request *req, void *userdata)
 		handle_execute(s, c, req);
 	} else
 		send_error(req, 404, "no such endpoint");
+}
+
+/* The connection's deadline is off while a request is served (a run may
+ * take long) and on again from the moment its response is sent: a client
+ * that does not take its response within request_timeout_s is cut off
+ * like one that does not send its request. */
+static void request_cb(struct evhttp_request *req, void *userdata)
+{
+	struct http_server *s = userdata;
+	struct http_conn *c = conn_find(s, evhttp_request_get_connection(req));
+
+	if (!c) {
+		/* Not adopted (allocation failure at accept): serve nothing. */
+		evhttp_send_error(req, 503, NULL);
+		return;
+	}
+	deadline_disarm(c);
+	evhttp_request_set_on_complete_cb(req, request_complete_cb, c);
+	route(s, c, req);
+	if (!c->exec) /* answered already */
+		deadline_arm(c);
 }
 
 /* ---- socket ---- */

@@ -9,6 +9,7 @@
  * request deadline, the connection cap, keep-alive, runs longer than the
  * idle timeout, stale socket handling. */
 #include <errno.h>
+#include <signal.h>
 #include <event2/event.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -53,14 +54,24 @@ static void exec_free(struct service_exec *x)
 	free(x);
 }
 
+/* "big": 4 MiB of NUL bytes, which JSON escapes to 24 MiB. */
+#define BIG_OUTPUT (4u << 20)
+
 static void fake_finish(struct service_exec *x)
 {
 	struct job_result res = {.status = JOB_OK};
 	static uint8_t out[] = "hello\n";
+	static uint8_t *big;
 
 	res.run.present = true;
 	res.run.out = out;
 	res.run.out_len = sizeof(out) - 1;
+	if (strcmp(x->req->language, "big") == 0) {
+		if (!big)
+			big = calloc(1, BIG_OUTPUT);
+		res.run.out = big;
+		res.run.out_len = big ? BIG_OUTPUT : 0;
+	}
 	snprintf(res.vm_id, sizeof(res.vm_id), "fake-1");
 	atomic_fetch_add(&dones, 1);
 	x->done(x->req, &res, x->userdata);
@@ -94,7 +105,7 @@ static int fake_execute(void *ctx, struct job_request *req, service_done_cb done
 		*ret_error = strdup("down: no KVM");
 		return -ENODEV;
 	}
-	if (strcmp(req->language, "python") == 0)
+	if (strcmp(req->language, "python") == 0 || strcmp(req->language, "big") == 0)
 		delay_ms = 0;
 	else if (strcmp(req->language, "slow") == 0)
 		delay_ms = 300;
@@ -281,6 +292,8 @@ int main(void)
 	struct stat st;
 	int r, code;
 
+	signal(SIGPIPE, SIG_IGN); /* as runnerd: a peer that left is an EPIPE */
+
 	api_limits_init(&lim);
 	lim.request_timeout_s = 2;
 	lim.max_connections = 8;
@@ -397,6 +410,31 @@ int main(void)
 		t = now() - t0;
 		printf("# slowloris cut off after %.2f s\n", t);
 		CHECK(!open && t < lim.request_timeout_s + 1.5, "slowloris cut off at the request deadline");
+		close(fd);
+	}
+
+	{ /* a client that takes its response too slowly is cut off at the
+	   * deadline, as one that does not send its request in time: it
+	   * reads steadily (~2.5 MB/s, 10 s for all of it) and sends a byte
+	   * of a next request now and then, so no inactivity timeout fires */
+		int fd = client_connect();
+		static char chunk[262144];
+		size_t got = 0;
+		ssize_t n = 1;
+		struct timeval tv = {5, 0};
+		double t0 = now(), t = 0;
+		send_execute(fd, "big");
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		while (t < lim.request_timeout_s + 4 && (n = recv(fd, chunk, sizeof(chunk), 0)) > 0) {
+			got += (size_t)n;
+			(void)send(fd, " ", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			usleep(100 * 1000);
+			t = now() - t0;
+		}
+		printf("# a ~24 MiB response read slowly: cut after %.1f s, %zu bytes arrived\n", t, got);
+		CHECK(n == 0 || (n < 0 && errno == ECONNRESET), "the connection was closed, not left open");
+		CHECK(t < lim.request_timeout_s + 2 && got < 6 * (size_t)BIG_OUTPUT,
+		      "a response not taken within the deadline is cut off");
 		close(fd);
 	}
 
