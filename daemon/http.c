@@ -65,6 +65,10 @@ struct http_conn {
 	uid_t uid;
 	pid_t pid;
 	bool refused; /* over the cap: being closed, not counted */
+	/* Bytes arrived since its last response: a request is on its way.
+	 * Such a connection is evicted only when no idle one is left. */
+	bool receiving;
+	struct evbuffer_cb_entry *input_cb; /* sets `receiving` */
 };
 
 struct http_exec {
@@ -261,6 +265,10 @@ static void conn_close_cb(struct evhttp_connection *evcon, void *userdata)
 	TAILQ_REMOVE(&s->conns, c, link);
 	if (!c->refused)
 		s->n_conns--;
+	/* The bufferevent outlives this callback by a moment: no callback of
+	 * its input may reach c after it is freed. */
+	if (c->input_cb)
+		evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->input_cb);
 	conn_free(c);
 }
 
@@ -343,18 +351,43 @@ static void log_caller(const struct http_conn *c, bool refused)
 			 (unsigned)c->uid, (int)c->pid, what);
 }
 
+static void input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct http_conn *c = arg;
+
+	if (info->n_added)
+		c->receiving = true;
+}
+
+/* The oldest connection with no run in flight that is idle, or if none
+ * is, that is still sending its request; NULL if all have runs. */
+static struct http_conn *conn_evictable(struct http_server *s, struct http_conn *newc)
+{
+	struct http_conn *c, *uploading = NULL;
+
+	TAILQ_FOREACH(c, &s->conns, link) {
+		if (c == newc || c->exec || c->refused)
+			continue;
+		if (!c->receiving)
+			return c;
+		if (!uploading)
+			uploading = c;
+	}
+	return uploading;
+}
+
 /* At the connection cap, a new client takes the place of the oldest
- * connection that has no run in flight (idle keep-alive, or still sending
- * its request): otherwise a few hundred idle sockets would lock everyone,
- * /health included, out until their deadline. Connections with a run in
- * flight are never evicted; if all are busy, the new one is refused. */
+ * idle connection (keep-alive, nothing sent since its last response), or
+ * when there is none, of the oldest one still sending its request:
+ * otherwise a few hundred idle sockets would lock everyone, /health
+ * included, out until their deadline, while a client in the middle of an
+ * upload loses its place only to a flood of uploads. Connections with a
+ * run in flight are never evicted; if all are busy, the new one is
+ * refused. */
 static bool conn_evict_idle(struct http_server *s, struct http_conn *newc)
 {
-	struct http_conn *oldest;
+	struct http_conn *oldest = conn_evictable(s, newc);
 
-	TAILQ_FOREACH(oldest, &s->conns, link)
-		if (oldest != newc && !oldest->exec && !oldest->refused)
-			break;
 	if (!oldest)
 		return false;
 	log_warn("connection %llu CALLER_UID=%u evicted: connection cap reached, it was idle",
@@ -401,6 +434,8 @@ static void adopt_cb(evutil_socket_t unused, short what, void *userdata)
 		}
 		s->n_conns++;
 		log_caller(c, false);
+		c->receiving = evbuffer_get_length(bufferevent_get_input(c->bev)) > 0;
+		c->input_cb = evbuffer_add_cb(bufferevent_get_input(c->bev), input_cb, c);
 		deadline_arm(c);
 	}
 }
@@ -436,6 +471,7 @@ static void request_complete_cb(struct evhttp_request *req, void *userdata)
 
 	if (c->exec && c->exec->req == req)
 		c->exec->req = NULL;
+	c->receiving = false;
 	deadline_arm(c);
 }
 

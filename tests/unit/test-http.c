@@ -484,6 +484,38 @@ int main(void)
 		usleep(200 * 1000);
 	}
 
+	{ /* at the cap, an idle connection goes before one that is still
+	   * sending its request: the upload then completes and is answered */
+		int fds[8];
+		char c;
+		struct timeval tv = {2, 0};
+		static const char head[] = "POST /api/v1/execute HTTP/1.1\r\nHost: x\r\n"
+					   "Content-Type: application/json\r\nContent-Length: ";
+		const char *body_json = exec_body("python");
+		char req[512];
+		int len = snprintf(req, sizeof(req), "%s%zu\r\n\r\n%s", head, strlen(body_json), body_json);
+		for (int i = 0; i < 8; i++) {
+			fds[i] = client_connect();
+			usleep(20 * 1000); /* accept order = age */
+		}
+		/* The oldest starts its request and stops halfway. */
+		CHECK(send(fds[0], req, (size_t)len / 2, MSG_NOSIGNAL) == len / 2);
+		usleep(100 * 1000);
+		code = roundtrip("GET", "/health", NULL, buf, sizeof(buf), &body);
+		CHECK(code == 200, "at the cap, a new client is served");
+		setsockopt(fds[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		CHECK(recv(fds[1], &c, 1, 0) == 0, "the oldest idle connection was evicted");
+		CHECK(send(fds[0], req + len / 2, (size_t)(len - len / 2), MSG_NOSIGNAL) == len - len / 2,
+		      "the upload goes on");
+		setsockopt(fds[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		ssize_t n = recv(fds[0], buf, 64, 0);
+		CHECK(n > 12 && strncmp(buf, "HTTP/1.1 200", 12) == 0,
+		      "the connection that was uploading kept its place and is answered");
+		for (int i = 0; i < 8; i++)
+			close(fds[i]);
+		usleep(200 * 1000);
+	}
+
 	{ /* connections with a run in flight are never evicted: with all 8
 	   * busy, a 9th is refused */
 		char c;
