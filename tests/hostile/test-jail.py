@@ -3,7 +3,8 @@
 jail", row 31). With pools of two languages running, each QEMU process is
 read from the host's /proc and must have: a uid and gid that are not root,
 not runnerd's and not another VMM's; no supplementary groups and no
-capabilities; NoNewPrivs 1 and two seccomp filters (ours and QEMU's); mount, pid, network, ipc and uts
+capabilities; NoNewPrivs 1 and two seccomp filters (ours and QEMU's);
+rlimits on file size, open files (1024) and core dumps (none); mount, pid, network, ipc and uts
 namespaces other than runnerd's; a root that holds only what QEMU needs (no
 cache, no /etc, no runnerd socket); and a cgroup of its own in the memory,
 pids and cpu hierarchies with limits set. The runs still work.
@@ -35,6 +36,17 @@ def status(pid):
             k, _, v = line.partition(":")
             fields[k] = v.split()
     return fields
+
+
+def read_limits(pid):
+    """Soft limits from /proc/PID/limits, by name."""
+    out = {}
+    with open("/proc/%d/limits" % pid) as f:
+        next(f)
+        for line in f:
+            name, soft = line[:26].strip(), line[26:].split()[0]
+            out[name] = soft
+    return out
 
 
 def cgroups(pid):
@@ -94,6 +106,10 @@ def check_vmms(d, want):
         # Ours (jail-seccomp.c) and QEMU's own -sandbox on top of it.
         assert int(st["Seccomp_filters"][0]) >= 2, "Seccomp_filters %s" % st["Seccomp_filters"]
         assert st["CapEff"] == ["0000000000000000"], "capabilities %s" % st["CapEff"]
+        limits = read_limits(pid)
+        assert limits["Max core file size"] == "0", "core dumps allowed: %s" % limits["Max core file size"]
+        assert limits["Max open files"] == "1024", "open files: %s" % limits["Max open files"]
+        assert limits["Max file size"] != "unlimited", "no file size limit"
         for ns in NAMESPACES:
             mine = os.readlink("/proc/%d/ns/%s" % (d.proc.pid, ns))
             assert os.readlink("/proc/%d/ns/%s" % (pid, ns)) != mine, "VMM %d shares runnerd's %s namespace" % (
