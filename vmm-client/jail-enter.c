@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -50,10 +51,18 @@ static void set_limits(const struct jail_exec *j)
 		_exit(JAIL_EXIT_LIMITS);
 }
 
+/* The slot's ids, then no capability in any set: leaving uid 0 clears
+ * them, but a runnerd that is not uid 0 and holds capabilities (a unit
+ * with User= and AmbientCapabilities=) would pass them on otherwise. */
 static void drop_ids(const struct jail_exec *j)
 {
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct none[2] = {{0}};
+
 	if (setgroups(0, NULL) < 0 || setresgid(j->gid, j->gid, j->gid) < 0 ||
-	    setresuid(j->uid, j->uid, j->uid) < 0)
+	    setresuid(j->uid, j->uid, j->uid) < 0 ||
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 ||
+	    syscall(SYS_capset, &hdr, none) < 0)
 		_exit(JAIL_EXIT_IDS);
 }
 

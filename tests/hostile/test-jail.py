@@ -105,7 +105,8 @@ def check_vmms(d, want):
         assert st["Seccomp"] == ["2"], "Seccomp %s" % st["Seccomp"]
         # Ours (jail-seccomp.c) and QEMU's own -sandbox on top of it.
         assert int(st["Seccomp_filters"][0]) >= 2, "Seccomp_filters %s" % st["Seccomp_filters"]
-        assert st["CapEff"] == ["0000000000000000"], "capabilities %s" % st["CapEff"]
+        for caps in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
+            assert st[caps] == ["0000000000000000"], "%s %s" % (caps, st[caps])
         limits = read_limits(pid)
         assert limits["Max core file size"] == "0", "core dumps allowed: %s" % limits["Max core file size"]
         assert limits["Max open files"] == "1024", "open files: %s" % limits["Max open files"]
