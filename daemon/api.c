@@ -43,6 +43,7 @@ void api_limits_init(struct api_limits *lim)
 	    .request_timeout_s = 30,
 	    .max_connections = 256,
 	    .caller_runs_max = 32,
+	    .max_response_bytes = 8 * MIB,
 	};
 }
 

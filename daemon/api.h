@@ -39,6 +39,7 @@ struct api_limits {
 	unsigned request_timeout_s; /* 30: deadline for a whole request to arrive, and idle timeout */
 	unsigned max_connections;   /* 256: more are closed at once */
 	unsigned caller_runs_max;   /* 32: runs in flight or queued per caller uid; more get 429 */
+	size_t max_response_bytes;  /* 8 MiB: past it a run's streams are answered as base64 */
 };
 
 /* Fills the defaults listed above. */

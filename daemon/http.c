@@ -477,6 +477,25 @@ static void request_complete_cb(struct evhttp_request *req, void *userdata)
 
 /* ---- routes ---- */
 
+/* The response of a run. Text output that JSON escapes heavily (a NUL
+ * becomes six bytes) could make a response of ~25 MiB: past
+ * max_response_bytes the streams come as base64 instead (stdout_b64 and
+ * stderr_b64, as if the client had asked for it), which bounds every
+ * response to about 4/3 of its output. */
+static json_t *render_result(struct http_server *s, const struct job_request *jreq,
+			     const struct job_result *res)
+{
+	json_t *j = api_render_result(jreq, res);
+
+	if (j && !jreq->base64_output && json_dumpb(j, NULL, 0, JSON_COMPACT) > s->lim.max_response_bytes) {
+		struct job_request b64 = *jreq; /* read only: a shallow copy */
+		b64.base64_output = true;
+		json_decref(j);
+		j = api_render_result(&b64, res);
+	}
+	return j;
+}
+
 static void done_cb(const struct job_request *jreq, const struct job_result *res, void *userdata)
 {
 	struct http_exec *e = userdata;
@@ -489,7 +508,7 @@ static void done_cb(const struct job_request *jreq, const struct job_result *res
 	}
 	e->conn = NULL;
 	if (e->req) {
-		send_json(e->req, 200, api_render_result(jreq, res));
+		send_json(e->req, 200, render_result(e->server, jreq, res));
 		if (c)
 			deadline_arm(c); /* the response must be taken in time too */
 	}

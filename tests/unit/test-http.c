@@ -54,7 +54,8 @@ static void exec_free(struct service_exec *x)
 	free(x);
 }
 
-/* "big": 4 MiB of NUL bytes, which JSON escapes to 24 MiB. */
+/* "big": 4 MiB of NUL bytes, which JSON would escape to 24 MiB: answered
+ * as base64 instead, ~5.6 MiB. */
 #define BIG_OUTPUT (4u << 20)
 
 static void fake_finish(struct service_exec *x)
@@ -415,7 +416,7 @@ int main(void)
 
 	{ /* a client that takes its response too slowly is cut off at the
 	   * deadline, as one that does not send its request in time: it
-	   * reads steadily (~2.5 MB/s, 10 s for all of it) and sends a byte
+	   * reads steadily (~1.3 MB/s, 4 s for all of it) and sends a byte
 	   * of a next request now and then, so no inactivity timeout fires */
 		int fd = client_connect();
 		static char chunk[262144];
@@ -428,13 +429,40 @@ int main(void)
 		while (t < lim.request_timeout_s + 4 && (n = recv(fd, chunk, sizeof(chunk), 0)) > 0) {
 			got += (size_t)n;
 			(void)send(fd, " ", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-			usleep(100 * 1000);
+			usleep(200 * 1000);
 			t = now() - t0;
 		}
-		printf("# a ~24 MiB response read slowly: cut after %.1f s, %zu bytes arrived\n", t, got);
+		printf("# a ~5.6 MiB response read slowly: cut after %.1f s, %zu bytes arrived\n", t, got);
 		CHECK(n == 0 || (n < 0 && errno == ECONNRESET), "the connection was closed, not left open");
-		CHECK(t < lim.request_timeout_s + 2 && got < 6 * (size_t)BIG_OUTPUT,
+		CHECK(t < lim.request_timeout_s + 2 && got < (size_t)BIG_OUTPUT * 4 / 3,
 		      "a response not taken within the deadline is cut off");
+		close(fd);
+	}
+
+	{ /* output that JSON would escape past max_response_bytes comes as
+	   * base64: the response stays bounded */
+		int fd = client_connect();
+		static char whole[12u << 20];
+		size_t got = 0;
+		ssize_t n;
+		struct timeval tv = {5, 0};
+		send_execute(fd, "big");
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		while (got < sizeof(whole) - 1 &&
+		       (n = recv(fd, whole + got, sizeof(whole) - 1 - got, 0)) > 0) {
+			got += (size_t)n;
+			char *end = memmem(whole, got, "\r\n\r\n", 4);
+			const char *cl =
+			    end ? memmem(whole, (size_t)(end - whole), "Content-Length: ", 16) : NULL;
+			if (cl && got >= (size_t)(end + 4 - whole) + strtoul(cl + 16, NULL, 10))
+				break;
+		}
+		whole[got] = 0;
+		printf("# 4 MiB of NUL bytes answered in %zu bytes\n", got);
+		CHECK(strncmp(whole, "HTTP/1.1 200", 12) == 0 && strstr(whole, "\"stdout_b64\"") &&
+			  !strstr(whole, "\"stdout\""),
+		      "heavily escaped output answered as base64");
+		CHECK(got < lim.max_response_bytes, "the response within max_response_bytes");
 		close(fd);
 	}
 
