@@ -12,6 +12,7 @@
  * rewritten for each VMM. */
 #include "jail-internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -177,15 +178,21 @@ int jail_cgroups_slot(struct jail_cgroups *cg, unsigned slot, unsigned memory_mb
 	return r;
 }
 
-void jail_cgroups_free(struct jail_cgroups *cg, unsigned slots)
+void jail_cgroups_free(struct jail_cgroups *cg)
 {
-	char dir[JAIL_PATH_MAX + 16];
+	char dir[JAIL_PATH_MAX + 300];
 
+	/* Every slot-N below, also those a runnerd killed before us left. */
 	for (unsigned i = 0; i < cg->n; i++) {
-		for (unsigned s = 0; s < slots; s++) {
-			snprintf(dir, sizeof(dir), "%s/slot-%u", cg->base[i], s);
-			rmdir(dir);
-		}
+		DIR *d = opendir(cg->base[i]);
+		struct dirent *de;
+		while (d && (de = readdir(d)))
+			if (strncmp(de->d_name, "slot-", 5) == 0) {
+				snprintf(dir, sizeof(dir), "%s/%s", cg->base[i], de->d_name);
+				rmdir(dir);
+			}
+		if (d)
+			closedir(d);
 		rmdir(cg->base[i]);
 	}
 }

@@ -55,9 +55,6 @@ struct jail {
 	struct jail_slot_limits *limits;
 };
 
-/* Formats *ret_error (when ret_error is not NULL) and returns r. */
-int jail_error(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 /* jail-seccomp.c: the allowlist as a BPF program (filter malloc'ed). */
 int jail_seccomp_build(struct sock_fprog *ret);
 
@@ -76,4 +73,4 @@ int jail_cgroups_slot(struct jail_cgroups *cg, unsigned slot, unsigned memory_mb
 		      unsigned pids_max, struct jail_slot_limits *set,
 		      char procs[JAIL_CGROUPS_MAX][JAIL_PATH_MAX]);
 /* Removes the slots' cgroups and runnerd's parent (those that are empty). */
-void jail_cgroups_free(struct jail_cgroups *cg, unsigned slots);
+void jail_cgroups_free(struct jail_cgroups *cg);

@@ -17,6 +17,8 @@
  * (jail.c), so nothing on the host sees them and they go with runnerd. */
 #include "jail-internal.h"
 
+#include "error-util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -89,8 +91,8 @@ int jail_root_get(struct jail *j, const char *kernel, const char *image, bool kv
 	int r;
 
 	if (stat(kernel, &k) < 0 || (image && stat(image, &i) < 0))
-		return jail_error(ret_error, -errno, "jail root: %s or %s: %s", kernel, image ? image : "-",
-				  strerror(errno));
+		return err_setf(ret_error, -errno, "jail root: %s or %s: %s", kernel, image ? image : "-",
+				strerror(errno));
 	TAILQ_FOREACH(root, &j->roots, link)
 		if (same_file(&root->kernel, &k) && same_file(&root->image, &i) && root->kvm == kvm) {
 			*ret = root->dir;
@@ -101,12 +103,12 @@ int jail_root_get(struct jail *j, const char *kernel, const char *image, bool kv
 		return -ENOMEM;
 	snprintf(root->dir, sizeof(root->dir), "%s/root-%u", j->cfg.dir, j->roots_made++);
 	if (mkdir(root->dir, 0755) < 0 && errno != EEXIST) {
-		r = jail_error(ret_error, -errno, "jail root %s: %s", root->dir, strerror(errno));
+		r = err_setf(ret_error, -errno, "jail root %s: %s", root->dir, strerror(errno));
 		free(root);
 		return r;
 	}
 	if (mount("tmpfs", root->dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") < 0) {
-		r = jail_error(ret_error, -errno, "jail root %s: tmpfs: %s", root->dir, strerror(errno));
+		r = err_setf(ret_error, -errno, "jail root %s: tmpfs: %s", root->dir, strerror(errno));
 		rmdir(root->dir);
 		free(root);
 		return r;
@@ -116,7 +118,7 @@ int jail_root_get(struct jail *j, const char *kernel, const char *image, bool kv
 	    mount(NULL, root->dir, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		r = -errno;
 	if (r < 0) {
-		r = jail_error(ret_error, r, "jail root %s: %s", root->dir, strerror(-r));
+		r = err_setf(ret_error, r, "jail root %s: %s", root->dir, strerror(-r));
 		umount2(root->dir, MNT_DETACH);
 		rmdir(root->dir);
 		free(root);

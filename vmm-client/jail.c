@@ -3,11 +3,11 @@
  * root). */
 #include "jail-internal.h"
 
+#include "error-util.h"
 #include "parse-util.h"
 
 #include <errno.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,19 +16,6 @@
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-int jail_error(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ret_error) {
-		va_start(ap, fmt);
-		if (vasprintf(ret_error, fmt, ap) < 0)
-			*ret_error = NULL;
-		va_end(ap);
-	}
-	return r;
-}
 
 int jail_parse_uids(const char *arg, uid_t *ret_first, unsigned *ret_count)
 {
@@ -54,10 +41,10 @@ int jail_new(const struct jail_config *cfg, struct jail **ret, char **ret_error,
 
 	*ret_warning = NULL;
 	if (geteuid() != 0)
-		return jail_error(ret_error, -EPERM, "the VMM jail needs root (or run with --no-jail)");
+		return err_setf(ret_error, -EPERM, "the VMM jail needs root (or run with --no-jail)");
 	if (cfg->slots == 0 || (uint64_t)cfg->uid_first + cfg->slots > 0xfffffffeull || cfg->uid_first == 0)
-		return jail_error(ret_error, -EINVAL, "jail uid range %u+%u is not valid",
-				  (unsigned)cfg->uid_first, cfg->slots);
+		return err_setf(ret_error, -EINVAL, "jail uid range %u+%u is not valid",
+				(unsigned)cfg->uid_first, cfg->slots);
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
@@ -78,12 +65,12 @@ int jail_new(const struct jail_config *cfg, struct jail **ret, char **ret_error,
 	 * host never sees them, and they vanish with runnerd however it ends.
 	 * Host mounts still propagate in (slave). */
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
-		int r = jail_error(ret_error, -errno, "jail: own mount namespace: %s", strerror(errno));
+		int r = err_setf(ret_error, -errno, "jail: own mount namespace: %s", strerror(errno));
 		jail_free(j);
 		return r;
 	}
 	if (mkdir(j->dir, 0700) < 0 && errno != EEXIST) {
-		int r = jail_error(ret_error, -errno, "jail directory %s: %s", j->dir, strerror(errno));
+		int r = err_setf(ret_error, -errno, "jail directory %s: %s", j->dir, strerror(errno));
 		jail_free(j);
 		return r;
 	}
@@ -94,21 +81,21 @@ int jail_new(const struct jail_config *cfg, struct jail **ret, char **ret_error,
 	(void)mkdir("/run/lock", 01777); /* missing in some containers */
 	j->lock_fd = open(j->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (j->lock_fd < 0 || flock(j->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		int r = jail_error(ret_error, -errno,
-				   "jail uids from %u: %s (another runnerd uses them? give --jail-uids)",
-				   (unsigned)cfg->uid_first, strerror(errno));
+		int r = err_setf(ret_error, -errno,
+				 "jail uids from %u: %s (another runnerd uses them? give --jail-uids)",
+				 (unsigned)cfg->uid_first, strerror(errno));
 		jail_free(j);
 		return r;
 	}
 	j->self_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	if (j->self_pidfd < 0) {
-		int r = jail_error(ret_error, -errno, "jail: pidfd of runnerd: %s", strerror(errno));
+		int r = err_setf(ret_error, -errno, "jail: pidfd of runnerd: %s", strerror(errno));
 		jail_free(j);
 		return r;
 	}
 	int r = jail_seccomp_build(&j->seccomp);
 	if (r < 0) {
-		r = jail_error(ret_error, r, "jail: seccomp allowlist: %s", strerror(-r));
+		r = err_setf(ret_error, r, "jail: seccomp allowlist: %s", strerror(-r));
 		jail_free(j);
 		return r;
 	}
@@ -122,7 +109,7 @@ void jail_free(struct jail *j)
 	if (!j)
 		return;
 	jail_roots_free(j);
-	jail_cgroups_free(&j->cg, j->cfg.slots);
+	jail_cgroups_free(&j->cg);
 	if (j->self_pidfd >= 0)
 		close(j->self_pidfd);
 	if (j->lock_fd >= 0) {
@@ -145,7 +132,7 @@ int jail_place_take(struct jail *j, const char *kernel, const char *image, bool 
 	int r;
 
 	if (j->n_used == j->cfg.slots)
-		return jail_error(ret_error, -EAGAIN, "all %u jail uids are in use", j->cfg.slots);
+		return err_setf(ret_error, -EAGAIN, "all %u jail uids are in use", j->cfg.slots);
 	for (unsigned k = 0; k < j->cfg.slots; k++) {
 		unsigned s = (j->next + k) % j->cfg.slots;
 		if (!j->used[s]) {
@@ -159,7 +146,7 @@ int jail_place_take(struct jail *j, const char *kernel, const char *image, bool 
 	r = jail_cgroups_slot(&j->cg, slot, memory_mb, vcpus, j->cfg.pids_max, &j->limits[slot],
 			      j->procs[slot]);
 	if (r < 0)
-		return jail_error(ret_error, r, "jail cgroup of slot %u: %s", slot, strerror(-r));
+		return err_setf(ret_error, r, "jail cgroup of slot %u: %s", slot, strerror(-r));
 	j->used[slot] = 1;
 	j->n_used++;
 	j->next = (slot + 1) % j->cfg.slots; /* a uid just freed is reused last */
@@ -188,9 +175,4 @@ void jail_place_put(struct jail *j, const struct jail_place *p)
 		j->used[p->slot] = 0;
 		j->n_used--;
 	}
-}
-
-unsigned jail_slots_used(const struct jail *j)
-{
-	return j->n_used;
 }

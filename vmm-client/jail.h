@@ -95,5 +95,3 @@ int jail_place_take(struct jail *j, const char *kernel, const char *image, bool 
 		    unsigned vcpus, struct jail_place *ret, char **ret_error);
 /* The VMM was reaped: its uid may serve another. */
 void jail_place_put(struct jail *j, const struct jail_place *p);
-/* Slots in use. */
-unsigned jail_slots_used(const struct jail *j);
