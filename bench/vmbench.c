@@ -259,14 +259,14 @@ static const char usage[] =
     "  --tb-size-mb N      TCG translation buffer (default: runnerd's)\n"
     "  --tmpdir DIR        cold-boot RAM files (default /dev/shm)\n"
     "  --timeout S         wall limit of the run step in s (default 10)\n"
-    "  --jail-uids FIRST:N the VMs' uids, as runnerd's (default 1879048192:4096); VMs run\n"
+    "  --jail-uids FIRST:N the VMs' uids, as runnerd's (default " JAIL_DEFAULT_UIDS_ARG "); VMs run\n"
     "                      in runnerd's jail (needs root)\n"
     "  --no-jail           run the VMs unjailed, as root\n"
     "Prints one JSON line per job; exits 1 if any job failed.\n";
 
 int main(int argc, char **argv)
 {
-	const char *jail_uids = "1879048192:4096";
+	const char *jail_uids = JAIL_DEFAULT_UIDS_ARG;
 	bool jailed = true;
 	const char *lang_name = NULL, *cache = "/var/cache/runnerd",
 		   *langs = RUNNERD_SOURCE_ROOT "/tools/languages";

@@ -42,7 +42,7 @@ void api_limits_init(struct api_limits *lim)
 	    .max_header_bytes = 64 * 1024,
 	    .request_timeout_s = 30,
 	    .max_connections = 256,
-	    .caller_runs_max = 32,
+	    .caller_runs_max = API_CALLER_RUNS_MAX,
 	    .max_response_bytes = 8 * MIB,
 	};
 }

@@ -18,6 +18,8 @@
 
 #define API_MAX_DEPTH	 32
 #define API_LANGUAGE_MAX 64
+/* Runs in flight or waiting per caller uid (--caller-runs-max). */
+#define API_CALLER_RUNS_MAX 32
 
 /* The defaults are the agent's (RD_DEFAULT_* in proto/guest.h), so a
  * request that sets no limit gets what a job without limits would. */

@@ -67,7 +67,7 @@ static const char usage[] =
     "  --no-jail            run VMMs as root in runnerd's namespaces (development only; the\n"
     "                       default jails each VMM: own uid, namespaces, root and cgroup)\n"
     "  --jail-uids FIRST:N  the VMMs' uids and gids: FIRST to FIRST+N-1, one per VMM\n"
-    "                       alive at once (default 1879048192:4096)\n"
+    "                       alive at once (default " JAIL_DEFAULT_UIDS_ARG ")\n"
     "  --verbose            debug logging\n"
     "  --help, --version\n";
 
@@ -142,9 +142,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		    .slowdown = env_slow ? strtod(env_slow, NULL) : 1.0,
 		},
 	    .jail = true,
-	    .jail_uid_first = 1879048192,
-	    .jail_uids = 4096,
-	    .caller_runs_max = 32,
+	    .jail_uid_first = JAIL_DEFAULT_UID_FIRST,
+	    .jail_uids = JAIL_DEFAULT_UIDS,
+	    .caller_runs_max = API_CALLER_RUNS_MAX,
 	};
 	while ((c = opt_next(argc, argv, "hv", opts, &opt)) != -1) {
 		switch (c) {

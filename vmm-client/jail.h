@@ -65,6 +65,12 @@ struct jail_config {
 
 struct jail;
 
+/* The default uid range (--jail-uids) of runnerd and vmbench, in the
+ * spelling their help texts show. */
+#define JAIL_DEFAULT_UID_FIRST 1879048192u
+#define JAIL_DEFAULT_UIDS      4096u
+#define JAIL_DEFAULT_UIDS_ARG  "1879048192:4096"
+
 /* "FIRST:COUNT" (runnerd's and vmbench's --jail-uids): -EINVAL unless
  * FIRST > 0, 8 <= COUNT <= 65536 and the range fits below uid 2^32-1. */
 int jail_parse_uids(const char *arg, uid_t *ret_first, unsigned *ret_count);
