@@ -311,7 +311,8 @@ static void pool_dispatch(struct pool *p)
 	struct pool_job *job;
 	struct vm *vm;
 
-	while ((job = pool_next_job(p)) && (vm = pool_ready_vm(p))) {
+	/* A ready clone first: it is O(1), choosing the job is a walk of the queue. */
+	while ((vm = pool_ready_vm(p)) && (job = pool_next_job(p))) {
 		queue_unlink(p, job);
 		caller_served_now(p, job->req.caller_uid);
 		pool_lease(p, vm, job);
