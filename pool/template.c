@@ -300,13 +300,9 @@ static void result_cb(struct vmm *vmm, const struct rd_result *res, void *arg)
 	if (!res->run.present || res->run.exit_code != 0 || res->run.out_len != strlen(lang->hello_output) ||
 	    memcmp(res->run.out, lang->hello_output, res->run.out_len) != 0) {
 		const struct rd_step_result *s = res->run.present ? &res->run : &res->compile;
-		free(b->error);
-		if (asprintf(&b->error, "hello world check failed (exit %d, signal %d): %.*s%.*s",
-			     s->exit_code, s->signal, (int)(s->out_len > 200 ? 200 : s->out_len),
-			     (const char *)s->out, (int)(s->err_len > 300 ? 300 : s->err_len),
-			     (const char *)s->err) < 0)
-			b->error = NULL;
-		template_finish(b, b->error ? b->error : "hello world check failed", -1);
+		template_fail(b, "hello world check failed (exit %d, signal %d): %.*s%.*s", s->exit_code,
+			      s->signal, (int)(s->out_len > 200 ? 200 : s->out_len), (const char *)s->out,
+			      (int)(s->err_len > 300 ? 300 : s->err_len), (const char *)s->err);
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/state", b->tmpdir);
@@ -323,10 +319,7 @@ static void failed_cb(struct vmm *vmm, const char *why, void *arg)
 	struct template_build *b = arg;
 	if (template_final(b))
 		return;
-	free(b->error);
-	if (asprintf(&b->error, "template VM failed: %s", why) < 0)
-		b->error = NULL;
-	template_finish(b, b->error ? b->error : why, -1);
+	template_fail(b, "template VM failed: %s", why);
 }
 
 static const struct vmm_callbacks template_vmm_cbs = {
