@@ -536,6 +536,14 @@ static json_t *limits_hit_names(uint32_t bits)
 	return a;
 }
 
+static json_t *duration_string(uint64_t us)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%llums", (unsigned long long)((us + 500) / 1000));
+	return json_string(buf);
+}
+
 static json_t *ms_from_us(uint64_t us)
 {
 	return json_real((double)us / 1000.0);
@@ -555,6 +563,11 @@ json_t *api_render_result(const struct job_request *req, const struct job_result
 
 	if (!o)
 		return NULL;
+	{ /* Runner Codes' request handle, first as in its responses */
+		char trace[4 + sizeof(req->request_id)];
+		snprintf(trace, sizeof(trace), "tr-%s", req->request_id);
+		set(o, "trace_id", json_string(trace), &ok);
+	}
 	set(o, "status", json_string(job_status_to_string(res->status)), &ok);
 	if (timed_out)
 		set(o, "exit_code", json_integer(124), &ok);
@@ -568,6 +581,9 @@ json_t *api_render_result(const struct job_request *req, const struct job_result
 	set(o, "oom", json_boolean(oom), &ok);
 	set_stream(o, "stdout", run->present ? run->out : NULL, run->present ? run->out_len : 0, b64, &ok);
 	set_stream(o, "stderr", run->present ? run->err : NULL, run->present ? run->err_len : 0, b64, &ok);
+	/* Runner Codes' clients read an empty stderr as null. */
+	if (!b64 && !(run->present && run->err_len > 0))
+		set(o, "stderr", json_null(), &ok);
 	set(o, "stdout_truncated", json_boolean(run->present && (run->limits_hit & RD_LIMIT_STDOUT)), &ok);
 	set(o, "stderr_truncated", json_boolean(run->present && (run->limits_hit & RD_LIMIT_STDERR)), &ok);
 	set(o, "limits_hit", limits_hit_names(run->present ? run->limits_hit : 0), &ok);
@@ -595,6 +611,9 @@ json_t *api_render_result(const struct job_request *req, const struct job_result
 		set(o, "compile", json_null(), &ok);
 
 	set(o, "exec_time_ms", json_integer(run->present ? run->wall_ms : 0), &ok);
+	/* Runner Codes' duration strings, whole milliseconds: "34ms". */
+	set(o, "exec_time", duration_string((uint64_t)(run->present ? run->wall_ms : 0) * 1000u), &ok);
+	set(o, "load_time", duration_string(res->t.startup_us), &ok);
 	set(o, "cpu_time_ms", json_integer(run->present ? run->cpu_ms : 0), &ok);
 	set(o, "memory_kb", json_integer(run->present ? run->peak_memory_kb : 0), &ok);
 	set(o, "wall_time_ms", json_integer((json_int_t)((res->t.total_us + 500) / 1000)), &ok);

@@ -31,6 +31,7 @@
  * on-complete callback and never touched again. */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -48,7 +49,9 @@
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "event-util.h"
+#include "listen.h"
 #include "log.h"
 
 struct http_exec;
@@ -60,10 +63,14 @@ struct http_conn {
 	struct event *deadline;		 /* owned */
 	struct event *hangup;		 /* owned: watches for EOF while a run is pending */
 	struct http_exec *exec;		 /* the execute in flight on this connection, or NULL */
+	struct http_call *call;		 /* the management call pending on it, or NULL */
 	TAILQ_ENTRY(http_conn) link;	 /* on the server's fresh or conns list */
 	uint64_t id;
-	uid_t uid;
+	uid_t uid; /* SO_PEERCRED's; HTTP_TCP_CALLER on TCP */
+	gid_t gid;
 	pid_t pid;
+	bool tcp;	/* came through the TCP listener: peer says from where */
+	char peer[64];
 	bool refused; /* over the cap: being closed, not counted */
 	/* Bytes arrived since its last response: a request is on its way.
 	 * Such a connection is evicted only when no idle one is left. */
@@ -82,6 +89,16 @@ struct http_exec {
 	char request_id[40];
 };
 
+/* A management call whose answer comes later (a remote listing). */
+struct http_call {
+	struct http_server *server;
+	struct http_conn *conn;	     /* NULL once the client left */
+	struct evhttp_request *req;  /* NULL once evhttp answered or freed it */
+	struct service_pending *pending;
+	bool in_call; /* inside ops->call(): the reply may come synchronously */
+	bool replied;
+};
+
 TAILQ_HEAD(conn_list, http_conn);
 
 struct http_server {
@@ -95,6 +112,8 @@ struct http_server {
 	struct api_limits lim;
 	struct service_ops ops;
 	char *socket_path;
+	char *token;	 /* TCP clients must present it; NULL: none (loopback only) */
+	gid_t admin_gid; /* members may manage images and snapshots; -1: uid 0 only */
 	/* Runs in flight or queued, per caller uid with any (a few callers:
 	 * a short array). */
 	struct caller_runs {
@@ -174,8 +193,16 @@ static const char *reason_phrase(int code)
 	switch (code) {
 	case 200:
 		return "OK";
+	case 202:
+		return "Accepted";
 	case 400:
 		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 409:
+		return "Conflict";
 	case 404:
 		return "Not Found";
 	case 405:
@@ -261,6 +288,15 @@ static void conn_close_cb(struct evhttp_connection *evcon, void *userdata)
 			evhttp_request_free(e->req);
 		exec_forget(e);
 	}
+	if (c->call) {
+		struct http_call *k = c->call;
+		c->call = NULL;
+		k->conn = NULL;
+		s->ops.forget(s->ops.ctx, k->pending);
+		if (k->req && !evhttp_request_get_connection(k->req))
+			evhttp_request_free(k->req);
+		free(k);
+	}
 	log_debug("connection %llu closed", (unsigned long long)c->id);
 	TAILQ_REMOVE(&s->conns, c, link);
 	if (!c->refused)
@@ -337,18 +373,60 @@ static void deadline_cb(evutil_socket_t fd, short what, void *userdata)
 static void log_caller(const struct http_conn *c, bool refused)
 {
 	const char *what = refused ? "refused (connection cap reached)" : "accepted";
+	int prio = refused ? LOG_LEVEL_WARNING : LOG_LEVEL_INFO;
 
-	if (getenv("JOURNAL_STREAM"))
+	if (c->tcp)
+		log_msg(prio, "connection %llu CALLER=tcp PEER=%s %s", (unsigned long long)c->id, c->peer,
+			 what);
+	else if (getenv("JOURNAL_STREAM"))
 		sd_journal_send("MESSAGE=runnerd: connection %llu from uid %u pid %d %s",
 				(unsigned long long)c->id, (unsigned)c->uid, (int)c->pid, what, "PRIORITY=%d",
 				refused ? 4 : 6, "CALLER_UID=%u", (unsigned)c->uid, "CALLER_PID=%d",
 				(int)c->pid, NULL);
-	else if (refused)
-		log_warn("connection %llu CALLER_UID=%u CALLER_PID=%d %s", (unsigned long long)c->id,
-			 (unsigned)c->uid, (int)c->pid, what);
 	else
-		log_info("connection %llu CALLER_UID=%u CALLER_PID=%d %s", (unsigned long long)c->id,
+		log_msg(prio, "connection %llu CALLER_UID=%u CALLER_PID=%d %s", (unsigned long long)c->id,
 			 (unsigned)c->uid, (int)c->pid, what);
+}
+
+static void format_peer(const struct sockaddr_storage *ss, char *buf, size_t size)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+		if (inet_ntop(AF_INET, &in->sin_addr, addr, sizeof(addr)))
+			snprintf(buf, size, "%s:%u", addr, (unsigned)ntohs(in->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+		if (inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof(addr)))
+			snprintf(buf, size, "[%s]:%u", addr, (unsigned)ntohs(in6->sin6_port));
+	}
+}
+
+/* Who is on the other end: SO_PEERCRED on the UNIX socket, the address on
+ * TCP (whose callers share one budget of runs: they are one principal, the
+ * token's holder). */
+static void conn_identify(struct http_conn *c, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family != AF_UNIX) {
+		c->tcp = true;
+		c->uid = HTTP_TCP_CALLER;
+		sl = sizeof(ss);
+		snprintf(c->peer, sizeof(c->peer), "?");
+		if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+			format_peer(&ss, c->peer, sizeof(c->peer));
+		return;
+	}
+	struct ucred cred = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
+	sl = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &sl) == 0) {
+		c->uid = cred.uid;
+		c->gid = cred.gid;
+		c->pid = cred.pid;
+	}
 }
 
 static void input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
@@ -406,8 +484,6 @@ static void adopt_cb(evutil_socket_t unused, short what, void *userdata)
 	struct http_conn *c;
 
 	while ((c = TAILQ_FIRST(&s->fresh))) {
-		struct ucred cred = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
-		socklen_t cl = sizeof(cred);
 		evutil_socket_t fd = bufferevent_getfd(c->bev);
 		void *arg = NULL;
 
@@ -420,10 +496,7 @@ static void adopt_cb(evutil_socket_t unused, short what, void *userdata)
 			continue;
 		}
 		c->evcon = arg;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
-			c->uid = cred.uid;
-			c->pid = cred.pid;
-		}
+		conn_identify(c, fd);
 		TAILQ_INSERT_TAIL(&s->conns, c, link);
 		evhttp_connection_set_closecb(c->evcon, conn_close_cb, c);
 		if (s->n_conns >= s->lim.max_connections && !conn_evict_idle(s, c)) {
@@ -471,6 +544,8 @@ static void request_complete_cb(struct evhttp_request *req, void *userdata)
 
 	if (c->exec && c->exec->req == req)
 		c->exec->req = NULL;
+	if (c->call && c->call->req == req)
+		c->call->req = NULL;
 	c->receiving = false;
 	deadline_arm(c);
 }
@@ -606,6 +681,116 @@ static void handle_execute(struct http_server *s, struct http_conn *c, struct ev
 	exec_forget(e);
 }
 
+static void method_not_allowed(struct evhttp_request *req, const char *allow);
+
+static void call_reply_cb(int code, json_t *body, void *userdata)
+{
+	struct http_call *k = userdata;
+	struct http_conn *c = k->conn;
+
+	k->replied = true;
+	if (k->req)
+		send_json(k->req, code, body);
+	else
+		json_decref(body);
+	k->req = NULL;
+	if (c) {
+		c->call = NULL;
+		deadline_arm(c);
+	}
+	if (!k->in_call)
+		free(k);
+}
+
+/* The request body as a JSON object, or NULL with a 400 sent. An empty
+ * body is an empty object. */
+static json_t *request_object(struct http_server *s, struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	json_error_t jerr;
+	json_t *j;
+
+	if (len == 0)
+		return json_object();
+	if (len > s->lim.max_body_bytes) {
+		send_error(req, 413, "request body too large");
+		return NULL;
+	}
+	const char *body = (const char *)evbuffer_pullup(in, -1);
+	j = body ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+	if (!j || !json_is_object(j)) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "the body must be a JSON object%s%s", j ? "" : ": ",
+			 j ? "" : jerr.text);
+		json_decref(j);
+		send_error(req, 400, msg);
+		return NULL;
+	}
+	return j;
+}
+
+/* Management calls: anyone may read; only administrators (uid 0 or the
+ * admin group on the socket, the token's holder on TCP) may change. */
+static void handle_call(struct http_server *s, struct http_conn *c, struct evhttp_request *req, const char *path)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	struct service_call call = {.path = path};
+	json_auto_t *body = NULL;
+
+	if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
+		call.method = "GET";
+	else if (cmd == EVHTTP_REQ_POST)
+		call.method = "POST";
+	else if (cmd == EVHTTP_REQ_DELETE)
+		call.method = "DELETE";
+	else
+		return method_not_allowed(req, "GET, HEAD, POST, DELETE");
+	if (strcmp(call.method, "GET") != 0) {
+		bool admin = c->tcp ? s->token != NULL : auth_is_admin(c->uid, c->gid, s->admin_gid);
+		if (!admin) {
+			log_info("refused %s %s CALLER_UID=%u: not an administrator", call.method, path,
+				 (unsigned)c->uid);
+			send_error(req, 403,
+				   c->tcp ? "administrators only: this TCP listener has no token"
+					  : "administrators only: uid 0 or a member of runnerd's admin group");
+			return;
+		}
+		log_info("%s %s CALLER_UID=%u", call.method, path, (unsigned)c->uid);
+	}
+	if (query) {
+		struct evkeyvalq params;
+		if (evhttp_parse_query_str(query, &params) == 0) {
+			const char *v = evhttp_find_header(&params, "remote");
+			call.remote = v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+			evhttp_clear_headers(&params);
+		}
+	}
+	if (cmd == EVHTTP_REQ_POST) {
+		body = request_object(s, req);
+		if (!body)
+			return;
+		call.body = body;
+	}
+	struct http_call *k = calloc(1, sizeof(*k));
+	if (!k)
+		return send_error(req, 500, "out of memory");
+	*k = (struct http_call){.server = s, .conn = c, .req = req, .in_call = true};
+	c->call = k;
+	s->ops.call(s->ops.ctx, &call, call_reply_cb, k, &k->pending);
+	k->in_call = false;
+	if (k->replied)
+		free(k);
+}
+
+static bool path_under(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return strncmp(path, prefix, n) == 0 && (path[n] == 0 || path[n] == '/');
+}
+
 static void method_not_allowed(struct evhttp_request *req, const char *allow)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
@@ -619,7 +804,15 @@ static void route(struct http_server *s, struct http_conn *c, struct evhttp_requ
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	bool get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
 
-	if (!path)
+	if (c->tcp && s->token &&
+	    !auth_bearer_ok(evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"),
+			    s->token)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+				  "Bearer realm=\"runnerd\"");
+		log_info("connection %llu PEER=%s: request without the bearer token", (unsigned long long)c->id,
+			 c->peer);
+		send_error(req, 401, "this listener requires 'Authorization: Bearer TOKEN'");
+	} else if (!path)
 		send_error(req, 400, "bad request target");
 	else if (strcmp(path, "/health") == 0) {
 		if (!get)
@@ -631,6 +824,9 @@ static void route(struct http_server *s, struct http_conn *c, struct evhttp_requ
 		if (!get)
 			return method_not_allowed(req, "GET, HEAD");
 		send_json(req, 200, s->ops.languages(s->ops.ctx));
+	} else if (path_under(path, "/api/v1/languages") || path_under(path, "/api/v1/rootfs") ||
+		   path_under(path, "/api/v1/snapshots")) {
+		handle_call(s, c, req, path);
 	} else if (strcmp(path, "/api/v1/execute") == 0) {
 		if (cmd != EVHTTP_REQ_POST)
 			return method_not_allowed(req, "POST");
@@ -656,41 +852,23 @@ static void request_cb(struct evhttp_request *req, void *userdata)
 	deadline_disarm(c);
 	evhttp_request_set_on_complete_cb(req, request_complete_cb, c);
 	route(s, c, req);
-	if (!c->exec) /* answered already */
+	if (!c->exec && !c->call) /* answered already */
 		deadline_arm(c);
 }
 
-/* ---- socket ---- */
+/* ---- listeners ---- */
 
-static int socket_prepare_path(const char *path, struct sockaddr_un *sa, socklen_t *ret_len)
+static int server_listen(struct http_server *s, int fd)
 {
-	struct stat st;
-	size_t n = strlen(path);
+	struct evconnlistener *listener =
+	    evconnlistener_new(s->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
 
-	if (n == 0 || n >= sizeof(sa->sun_path))
-		return -ENAMETOOLONG;
-	memset(sa, 0, sizeof(*sa));
-	sa->sun_family = AF_UNIX;
-	memcpy(sa->sun_path, path, n);
-	*ret_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST; /* never remove something that is not ours */
-	{
-		/* A socket somebody still answers on is another daemon's. */
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return -errno;
-		if (connect(fd, (struct sockaddr *)sa, *ret_len) == 0) {
-			close(fd);
-			return -EADDRINUSE;
-		}
-		close(fd);
+	if (!listener)
+		return -ENOMEM;
+	if (!evhttp_bind_listener(s->http, listener)) {
+		evconnlistener_free(listener); /* closes fd */
+		return -ENOMEM;
 	}
-	if (unlink(path) < 0 && errno != ENOENT)
-		return -errno;
 	return 0;
 }
 
@@ -699,18 +877,10 @@ int http_server_new(struct event_base *base, const char *socket_path, mode_t mod
 {
 	_cleanup_(http_server_freep) struct http_server *s = NULL;
 	_cleanup_close_ int fd = -1;
-	struct evconnlistener *listener;
-	struct sockaddr_un sa;
-	socklen_t sl;
-	mode_t old_umask;
 	int r;
 
 	if (!mode)
 		mode = 0660;
-	r = socket_prepare_path(socket_path, &sa, &sl);
-	if (r < 0)
-		return r;
-
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -719,37 +889,25 @@ int http_server_new(struct event_base *base, const char *socket_path, mode_t mod
 	s->base = base;
 	s->lim = *lim;
 	s->ops = *ops;
-	s->socket_path = strdup(socket_path);
+	s->admin_gid = (gid_t)-1;
 	s->http = evhttp_new(base);
 	s->adopt = event_new(base, -1, 0, adopt_cb, s);
-	if (!s->socket_path || !s->http || !s->adopt)
+	if (!s->http || !s->adopt)
+		return -ENOMEM;
+	s->socket_path = strdup(socket_path);
+	if (!s->socket_path)
 		return -ENOMEM;
 
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	/* Nobody but us between bind() and chmod(). */
-	old_umask = umask(0177);
-	r = bind(fd, (struct sockaddr *)&sa, sl) < 0 ? -errno : 0;
-	umask(old_umask);
-	if (r == 0 && chmod(socket_path, mode) < 0)
-		r = -errno;
-	if (r < 0) {
-		if (r != -EADDRINUSE)
-			unlink(socket_path);
+	fd = listen_unix(socket_path, mode);
+	if (fd < 0) {
 		free(s->socket_path);
-		s->socket_path = NULL; /* not ours to unlink any more */
+		s->socket_path = NULL; /* not ours to unlink */
+		return fd;
+	}
+	r = server_listen(s, fd);
+	TAKE_FD(fd); /* the listener owns it, or closed it */
+	if (r < 0)
 		return r;
-	}
-	listener =
-	    evconnlistener_new(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
-	if (!listener)
-		return -ENOMEM;
-	TAKE_FD(fd); /* the listener closes it */
-	if (!evhttp_bind_listener(s->http, listener)) {
-		evconnlistener_free(listener);
-		return -ENOMEM;
-	}
 
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 						EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
@@ -786,7 +944,28 @@ void http_server_free(struct http_server *s)
 		free(s->socket_path);
 	}
 	free(s->callers);
+	free(s->token);
 	free(s);
+}
+
+int http_server_listen_tcp(struct http_server *s, int fd, const char *token)
+{
+	_cleanup_close_ int owned = fd;
+	int r;
+
+	if (token) {
+		s->token = strdup(token);
+		if (!s->token)
+			return -ENOMEM;
+	}
+	r = server_listen(s, owned);
+	TAKE_FD(owned);
+	return r;
+}
+
+void http_server_set_admin_gid(struct http_server *s, gid_t gid)
+{
+	s->admin_gid = gid;
 }
 
 unsigned http_server_connections(const struct http_server *s)

@@ -1,7 +1,8 @@
 /* http.h: runnerd's HTTP/1.1 front door on a UNIX socket (libevent evhttp).
  * It owns the listening socket and every client connection, enforces the
  * transport bounds (body size, header size, an absolute deadline for a
- * request to arrive, a connection cap), logs who connects (SO_PEERCRED),
+ * request to arrive, a connection cap), logs who connects (SO_PEERCRED; the
+ * peer address on the optional TCP listener, where a bearer token is checked),
  * routes /health, /api/v1/languages and /api/v1/execute to a struct
  * service_ops, and turns results and errors into JSON responses. Parsing and
  * rendering are in api.c. */
@@ -29,6 +30,20 @@ int http_server_new(struct event_base *base, const char *socket_path, mode_t mod
  * the socket file. Accepts NULL. */
 void http_server_free(struct http_server *s);
 DEFINE_CLEANUP(struct http_server *, http_server_free)
+
+/* The uid that counts the runs of TCP callers (one principal: the
+ * token's holder) for --caller-runs-max. */
+#define HTTP_TCP_CALLER ((uid_t)-2)
+
+/* Also serves on a listening TCP socket (listen_tcp()); fd is taken, also
+ * on error. With a token, every TCP request must carry "Authorization:
+ * Bearer TOKEN" (401 otherwise) and its holder is an administrator; without
+ * one (a loopback address only: main.c refuses any other), TCP clients may
+ * run code and read listings. */
+int http_server_listen_tcp(struct http_server *s, int fd, const char *token);
+
+/* Members of gid may call the mutating endpoints (as uid 0 may). */
+void http_server_set_admin_gid(struct http_server *s, gid_t gid);
 
 /* Connections currently open (for /health and tests). */
 unsigned http_server_connections(const struct http_server *s);

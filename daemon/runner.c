@@ -282,7 +282,7 @@ static int runner_execute(void *ctx, struct job_request *req, service_done_cb do
 	struct pool *pool = runner_find(r, req->language);
 
 	if (!pool)
-		return err_setf(ret_error, -ENOENT, "unknown language '%s'", req->language);
+		return err_setf(ret_error, -ENOENT, "language not found: %s", req->language);
 	const struct language *l = pool_language(pool);
 	/* The API layer cannot know the program's file name (it may come from
 	 * the code: Java's public class); extra files must not take it. */

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "job.h"
 
@@ -12,6 +13,22 @@ struct service_exec; /* opaque: one execution in flight */
 /* Called exactly once per successful execute() unless cancel() came first:
  * `res` is borrowed for the duration of the call. */
 typedef void (*service_done_cb)(const struct job_request *req, const struct job_result *res, void *userdata);
+
+/* A request for the management API: GET /api/v1/languages/NAME, and
+ * everything under /api/v1/rootfs and /api/v1/snapshots (docs/api.md). The
+ * HTTP layer has checked the method's right: only administrators reach a
+ * non-GET one. */
+struct service_call {
+	const char *method; /* "GET", "POST" or "DELETE" */
+	const char *path;   /* as requested, query removed */
+	bool remote;	    /* ?remote=true */
+	json_t *body;	    /* borrowed: the JSON object sent, or NULL */
+};
+
+struct service_pending; /* opaque: a call answered later */
+
+/* Called exactly once per call unless forget() came first; takes body. */
+typedef void (*service_reply_cb)(int code, json_t *body, void *userdata);
 
 struct service_ops {
 	/* GET /health body: {"status": "ok"|"degraded"|"starting", ...} */
@@ -29,5 +46,11 @@ struct service_ops {
 	/* The client went away: the run is abandoned, its VM discarded; done is
 	 * never called after this. */
 	void (*cancel)(void *ctx, struct service_exec *exec);
+	/* Answers a management call through reply, maybe before returning (then
+	 * *ret_pending is NULL). */
+	void (*call)(void *ctx, const struct service_call *call, service_reply_cb reply, void *userdata,
+		     struct service_pending **ret_pending);
+	/* The client of a pending call went away: reply is never called. */
+	void (*forget)(void *ctx, struct service_pending *pending);
 	void *ctx;
 };

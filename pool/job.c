@@ -35,7 +35,7 @@ void job_result_free(struct job_result *res)
 
 const char *job_status_to_string(enum job_status s)
 {
-	static const char *const names[] = {"ok",	    "compile_error", "timeout",	 "compile_timeout",
+	static const char *const names[] = {"success",	    "compile_error", "timeout",	 "compile_timeout",
 					    "memory_limit", "sandbox_error", "cancelled"};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == JOB_CANCELLED + 1,
 		       "a name for each status, in the enum's order");

@@ -33,6 +33,7 @@ struct vm {
 	struct pool_job *job;
 	struct event *timer; /* restore timeout, then the run deadline */
 	uint64_t started_ns;
+	unsigned generation; /* the pool's template generation it was restored from */
 };
 
 struct pool_job {
@@ -86,6 +87,7 @@ struct pool {
 	uint64_t last_restore_us;
 	char *last_failure;    /* why the last restore failed */
 	bool template_rebuilt; /* once per pool: see pool_rebuild_template() */
+	unsigned generation;   /* bumped by pool_reload(): older clones are discarded */
 };
 
 static void pool_rebuild_template(struct pool *p);
@@ -328,6 +330,10 @@ static void vm_make_ready(struct vm *vm)
 	p->restores++;
 	p->last_restore_us = (now_ns() - vm->started_ns) / 1000;
 	vm_set_state(vm, VM_READY);
+	if (vm->generation != p->generation) {
+		vm_discard(vm); /* restored from a template replaced since */
+		return;
+	}
 	pool_dispatch(p);
 	/* A restore slot is free again: the pool may still be short. */
 	pool_schedule_refill(p);
@@ -486,6 +492,7 @@ static int pool_start_restore(struct pool *p)
 	if (!vm)
 		return -ENOMEM;
 	vm->pool = p;
+	vm->generation = p->generation;
 	vm->state = VM_RESTORING;
 	vm->started_ns = now_ns();
 	vm->timer = evtimer_new(p->base, vm_deadline_cb, vm);
@@ -666,6 +673,37 @@ int pool_build_start(struct pool *p)
 		pool_fail_queued(p, "the language's template could not be prepared");
 	}
 	return r;
+}
+
+int pool_reload(struct pool *p, unsigned memory_mb, unsigned vcpus)
+{
+	struct vm *vm, *next;
+
+	pool_notify(p, 6, "%s: reloading its template (%u MB, %u vCPUs)", p->cfg.lang->name, memory_mb, vcpus);
+	p->cfg.vmm.memory_mb = memory_mb;
+	p->cfg.vmm.vcpus = vcpus;
+	p->generation++;
+	template_build_free(p->tb);
+	p->tb = NULL;
+	if (p->holds_build_slot) {
+		p->holds_build_slot = false;
+		pool_set_build_done(p->cfg.set, p);
+	}
+	p->ram_fd = safe_close(p->ram_fd);
+	p->state_fd = safe_close(p->state_fd);
+	for (vm = TAILQ_FIRST(&p->vms); vm; vm = next) {
+		next = TAILQ_NEXT(vm, link);
+		if (vm->state == VM_READY)
+			vm_discard(vm);
+	}
+	p->consecutive_failures = 0;
+	p->template_rebuilt = false;
+	p->template_ms = 0;
+	free(p->error);
+	p->error = NULL;
+	p->status = POOL_WAITING;
+	pool_set_want_build(p->cfg.set, p, !TAILQ_EMPTY(&p->queue));
+	return 0;
 }
 
 int pool_new(struct event_base *base, const struct pool_config *cfg, struct pool **ret)
@@ -884,4 +922,14 @@ void pool_free(struct pool *p)
 	free(p->error);
 	free(p->last_failure);
 	free(p);
+}
+
+unsigned pool_memory_mb(const struct pool *p)
+{
+	return p->cfg.vmm.memory_mb;
+}
+
+unsigned pool_vcpus(const struct pool *p)
+{
+	return p->cfg.vmm.vcpus;
 }

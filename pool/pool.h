@@ -88,6 +88,15 @@ uint64_t pool_last_used_ns(const struct pool *pool);
 bool pool_evict_idle_clone(struct pool *pool);
 /* A VM slot may be free again: refill. */
 void pool_kick(struct pool *pool);
+/* The language's image or machine changed: its template is prepared
+ * again (a cached one with the new key is loaded, else one is built), in
+ * the set's build order. Idle clones are discarded at once, restoring ones
+ * when they are ready; runs in flight finish in their VMs; queued requests
+ * wait for the new template. */
+int pool_reload(struct pool *pool, unsigned memory_mb, unsigned vcpus);
+/* The guest's RAM and vCPUs now. */
+unsigned pool_memory_mb(const struct pool *pool);
+unsigned pool_vcpus(const struct pool *pool);
 /* Starts loading or building the template (a build slot is the pool's). */
 int pool_build_start(struct pool *pool);
 

@@ -61,7 +61,7 @@ def assert_normal(d, lang="bash"):
             "python": "import sys\nprint('normal')\nsys.stderr.write('err\\n')",
             "c": '#include <stdio.h>\nint main(void) { puts("normal"); fputs("err\\n", stderr); return 0; }\n'}[lang]
     r = d.execute(lang, code)
-    assert r["status"] == "ok" and r["exit_code"] == 0, r
+    assert r["status"] == "success" and r["exit_code"] == 0, r
     assert r["stdout"] == "normal\n" and r["stderr"] == "err\n", r
     return r
 

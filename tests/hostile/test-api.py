@@ -207,7 +207,7 @@ def check_nul_and_b64(d):
     expect_400(d, {"language": "bash"}, "code")
     raw = b"cat main.sh\nexit 0\n# \xff\xfe\x00\x01\xc3( \xf0\x9f\x92\xa9 end\n"
     status, r = post(d, {"language": "bash", "code_b64": base64.b64encode(raw).decode(), "encoding": "base64"})
-    assert status == 200 and r["status"] == "ok", r
+    assert status == 200 and r["status"] == "success", r
     assert base64.b64decode(r["stdout_b64"]) == raw, base64.b64decode(r["stdout_b64"])
     # stdin with NUL and invalid UTF-8 through stdin_b64, byte-exact.
     data = bytes(range(256)) * 4
@@ -255,7 +255,7 @@ def check_bad_fields(d):
     # runs in a 512 MB guest).
     status, r = post(d, {"language": "bash", "code": "echo hi", "timeout": 10 ** 9, "cpu_time": 10 ** 9,
                          "memory_mb": 10 ** 6, "output_limit": 2 ** 31})
-    assert status == 200 and r["status"] == "ok" and r["stdout"] == "hi\n", (status, r)
+    assert status == 200 and r["status"] == "success" and r["stdout"] == "hi\n", (status, r)
     assert r["limits"] == {"timeout": 60, "cpu_time": 60, "memory_mb": 512 - 32, "output_limit": 1 << 20}, r["limits"]
     after(d)
     assert not problems, "; ".join(problems)
@@ -386,7 +386,7 @@ def check_overload(d):
         status, headers, body = r
         if status == 200:
             res = json.loads(body)
-            assert res["status"] == "ok" and res["stdout"] == "%d\n" % i, (i, res)
+            assert res["status"] == "success" and res["stdout"] == "%d\n" % i, (i, res)
             ok += 1
         else:
             assert headers.get("retry-after", "").isdigit(), headers
@@ -450,7 +450,7 @@ def check_flood(_):
             counts[key] = counts.get(key, 0) + 1
             if isinstance(r, tuple) and r[0] == 200:
                 res = json.loads(r[2])
-                assert res["status"] == "ok" and res["stdout"] == "20000000\n", (i, res)
+                assert res["status"] == "success" and res["stdout"] == "20000000\n", (i, res)
             else:
                 assert (isinstance(r, tuple) and r[0] in (429, None)) or isinstance(r, OSError), (i, r)
         log("%d concurrent requests, global cap %d: %s; at most %d VMs at once (%d QEMU processes, "

@@ -118,7 +118,7 @@ def check_guest_tries_to_crash(d):
             "exec 3>/dev/port 2>&1; exec 3>/dev/mem 2>&1\n"
             "echo end\n")
     r = d.execute("bash", code, timeout=10 * SLOW)
-    assert r["status"] == "ok" and "still-here" in r["stdout"] and r["stdout"].endswith("end\n"), r
+    assert r["status"] == "success" and "still-here" in r["stdout"] and r["stdout"].endswith("end\n"), r
     after(d)
 
 

@@ -34,7 +34,7 @@ def check_fork_bomb(d):
     # The classic one: the script itself returns at once; the agent kills
     # the bomb's cgroup when the main process exits.
     r, el = timed(d, "bash", ":(){ :|:& };:\necho launched", timeout=5 * SLOW)
-    assert r["status"] in ("ok", "timeout"), r
+    assert r["status"] in ("success", "timeout"), r
     assert el < 30 * SLOW, "fork bomb run took %.1fs" % el
     # A bomb whose main process keeps forking: the pids limit stops the
     # forks, the wall limit ends the run.
@@ -85,7 +85,7 @@ def check_binary_output(d):
         "\\%03o" % b for b in everything)
     want = everything + b"L" * 300000
     r = d.execute("bash", code, output_limit=1 << 20)
-    assert r["status"] == "ok", r
+    assert r["status"] == "success", r
     assert r["stdout_lossy"] is True and r["stderr_lossy"] is True, r
     assert "\ufffd" in r["stdout"] and "\x00" in r["stdout"] and r["stdout"].endswith("L" * 1000), r["stdout"][:300]
     assert r["stderr"].endswith("\x00"), repr(r["stderr"])
@@ -116,7 +116,7 @@ def check_fill_disk(d):
             "cd /tmp && rm -f big && n=0; while [ $n -lt 2000 ]; do : > i$n || break; n=$((n+1)); done; echo files=$n\n"
             "df -k /work /tmp /dev/shm >&2\n")
     r = d.execute("bash", code, timeout=30 * SLOW)
-    assert r["status"] == "ok", r
+    assert r["status"] == "success", r
     assert "work-full-2" in r["stdout"] and "tmp-full" in r["stdout"] and "shm-full" in r["stdout"], r
     assert "No space left on device" in r["stderr"], r["stderr"][-2000:]
     assert "files=2000" in r["stdout"], r["stdout"]
@@ -159,20 +159,20 @@ def check_sleep_forever(d):
         assert el < 2 * SLOW + 10 * SLOW, "%s: answered after %.1fs" % (name, el)
     # Stdin without data is at EOF, not a pipe that blocks forever.
     r, el = timed(d, "bash", "read -r x; echo rc=$?; cat; echo done", timeout=5 * SLOW)
-    assert r["status"] == "ok" and r["stdout"] == "rc=1\ndone\n", r
+    assert r["status"] == "success" and r["stdout"] == "rc=1\ndone\n", r
     # Stdin given but a program that reads more than that also sees EOF.
     r = d.execute("bash", "cat; cat; echo done", stdin="abc", timeout=5 * SLOW)
-    assert r["status"] == "ok" and r["stdout"] == "abcdone\n", r
+    assert r["status"] == "success" and r["stdout"] == "abcdone\n", r
     after(d)
 
 
 # 8
 def check_close_stdout_early(d):
     r = d.execute("bash", "echo before; exec >&- 2>&-; sleep 1; exit 3")
-    assert r["status"] == "ok" and r["exit_code"] == 3 and r["stdout"] == "before\n", r
+    assert r["status"] == "success" and r["exit_code"] == 3 and r["stdout"] == "before\n", r
     r = d.execute("c", "#include <unistd.h>\nint main(void) { write(1, \"x\", 1); close(1); close(2);"
                        " sleep(1); return 3; }\n")
-    assert r["status"] == "ok" and r["exit_code"] == 3 and r["stdout"] == "x", r
+    assert r["status"] == "success" and r["exit_code"] == 3 and r["stdout"] == "x", r
     after(d)
 
 
@@ -188,7 +188,7 @@ def check_daemonise(d):
             "nohup sh -c 'while :; do sleep 1; done' >/dev/null 2>&1 &\n"
             "disown -a\n%s" % (marker, marker, PS))
     r, el = timed(d, "bash", code, timeout=20 * SLOW)
-    assert r["status"] == "ok" and r["exit_code"] == 0, r
+    assert r["status"] == "success" and r["exit_code"] == 0, r
     assert marker in r["stdout"], "the daemonised child did not start: %s" % r["stdout"]
     # The run ends when the main process ends, not at the wall deadline.
     assert el < 10 * SLOW and r["exec_time_ms"] < 5000 * SLOW, "waited for the leftovers: %.1fs %s" % (el, r)
@@ -210,7 +210,7 @@ def check_spin_neighbour(d):
     lat = []
     for _ in range(3):
         r, el = timed(d, "bash", "echo neighbour")
-        assert r["status"] == "ok" and r["stdout"] == "neighbour\n", r
+        assert r["status"] == "success" and r["stdout"] == "neighbour\n", r
         lat.append(el)
     t.join(60 * SLOW)
     assert spin.get("r") and spin["r"]["status"] == "timeout", spin
@@ -229,7 +229,7 @@ def check_network(d):
             "s=$(date +%s%N); getent hosts example.com && echo RESOLVED || echo nodns $(( ($(date +%s%N)-s)/1000000 ))ms\n"
             "getent hosts localhost || echo no-localhost\n")
     r, el = timed(d, "bash", code, timeout=20 * SLOW)
-    assert r["status"] == "ok", r
+    assert r["status"] == "success", r
     out = r["stdout"]
     assert out.split("\n")[0].split() == ["lo"], "network devices in the guest: %s" % out
     assert "OPEN" not in out and "RESOLVED" not in out, out
@@ -241,7 +241,7 @@ def check_network(d):
             "c = socket.create_connection(('127.0.0.1', 5555)); a, _ = s.accept()\n"
             "c.sendall(b'ping'); print(a.recv(4).decode())\n")
     r = d.execute("python", code)
-    assert r["status"] == "ok" and r["stdout"] == "ping\n", r
+    assert r["status"] == "success" and r["stdout"] == "ping\n", r
     after(d)
 
 
@@ -260,10 +260,10 @@ def check_no_leftovers(d):
               "for p in /proc/[0-9]*/cmdline; do read -r -d '' c < $p; [ \"$c\" = $s ] && echo FOUND-PROC; done 2>/dev/null\n"
               "ls -A /work /tmp /dev/shm; echo checked\n" % (secret[:half], secret[half:]))
     a = d.execute("bash", code_a)
-    assert a["status"] == "ok" and a["stdout"] == "stored\n", a
+    assert a["status"] == "success" and a["stdout"] == "stored\n", a
     for _ in range(2):
         b = d.execute("bash", code_b)
-        assert b["status"] == "ok" and "FOUND" not in b["stdout"] and secret not in b["stdout"], b
+        assert b["status"] == "success" and "FOUND" not in b["stdout"] and secret not in b["stdout"], b
         assert b["stdout"].strip().endswith("checked"), b
         assert b["vm_id"] != a["vm_id"], "a VM was reused"
     after(d)

@@ -128,7 +128,7 @@ def truncated_state(d, cache, snap):
     log("truncated state: execute -> HTTP %d in %.1fs: %s" % (status, el, r))
     assert d.proc.poll() is None, "runnerd crashed"
     if status == 200:
-        assert r["status"] == "ok" and r["stdout"] == "x\n", r
+        assert r["status"] == "success" and r["stdout"] == "x\n", r
     else:
         assert status == 503 and isinstance(r, dict) and r.get("error"), (status, r)
         assert el < 10 * SLOW, "503 took %.1fs" % el

@@ -129,7 +129,7 @@ def check_jailed_pools():
         check_vmms(d, 4)
         for lang, code, out in (("python", "print(6*7)", "42\n"), ("bash", "echo $((6*7))", "42\n")):
             r = d.execute(lang, code)
-            assert r["status"] == "ok" and r["stdout"] == out, json.dumps(r)[:300]
+            assert r["status"] == "success" and r["stdout"] == out, json.dumps(r)[:300]
         assert_normal(d)
 
 

@@ -21,7 +21,7 @@ HELLO = {
 
 def check_hello(d, lang):
     r = d.execute(lang, HELLO[lang])
-    assert r["status"] == "ok", r
+    assert r["status"] == "success", r
     assert r["stdout"] == "Hello\n", r
     assert r["exit_code"] == 0 and r["signal"] is None, r
     t = r["timings"]
@@ -46,7 +46,7 @@ def check_runnerctl(d):
 def check_stdin(d):
     data = "line one\nline two ünïcode\n" * 100
     r = d.execute("python", "import sys\nsys.stdout.write(sys.stdin.read())", stdin=data)
-    assert r["status"] == "ok" and r["stdout"] == data, r
+    assert r["status"] == "success" and r["stdout"] == data, r
 
 
 def check_compile_error(d):
@@ -58,12 +58,12 @@ def check_compile_error(d):
 
 def check_c_exit(d):
     r = d.execute("c", "#include <stdio.h>\nint main(void) { printf(\"x\"); return 42; }\n")
-    assert r["status"] == "ok" and r["exit_code"] == 42 and r["stdout"] == "x", r
+    assert r["status"] == "success" and r["exit_code"] == 42 and r["stdout"] == "x", r
 
 
 def check_exit_code(d):
     r = d.execute("python", "import sys\nprint('bye')\nsys.exit(3)")
-    assert r["status"] == "ok" and r["exit_code"] == 3 and r["stdout"] == "bye\n", r
+    assert r["status"] == "success" and r["exit_code"] == 3 and r["stdout"] == "bye\n", r
     r = d.execute("bash", "echo oops >&2; exit 5")
     assert r["exit_code"] == 5 and r["stderr"] == "oops\n", r
 
@@ -84,7 +84,7 @@ def check_isolation(d):
             "print(seen)\n")
     first = d.execute("python", code)
     second = d.execute("python", code)
-    assert first["status"] == "ok" and second["status"] == "ok", (first, second)
+    assert first["status"] == "success" and second["status"] == "success", (first, second)
     assert "leak.txt" not in first["stdout"] and "leak.txt" not in second["stdout"], (first, second)
     assert first["vm_id"] != second["vm_id"], "a VM was reused"
 
@@ -111,7 +111,7 @@ def check_parallel(d):
     for t in threads:
         t.join()
     for i, r in enumerate(results):
-        assert isinstance(r, dict) and r["status"] == "ok" and r["stdout"] == "%d\n" % (i * 2), (i, r)
+        assert isinstance(r, dict) and r["status"] == "success" and r["stdout"] == "%d\n" % (i * 2), (i, r)
     assert len({r["vm_id"] for r in results}) == 10, "VMs were reused"
 
 

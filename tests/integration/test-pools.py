@@ -78,7 +78,7 @@ def main():
             # python's template is built last (one build at a time, in
             # directory order at best): this request waits in the queue.
             r = d.execute("python", "print('early')")
-            assert r["status"] == "ok" and r["stdout"] == "early\n", r
+            assert r["status"] == "success" and r["stdout"] == "early\n", r
 
         c.run("a request while its template builds waits and runs", early_request)
 
@@ -103,23 +103,23 @@ def main():
 
         def on_demand_then_ready():
             r = d.execute("bash", "echo on demand")
-            assert r["status"] == "ok" and r["stdout"] == "on demand\n", r
+            assert r["status"] == "success" and r["stdout"] == "on demand\n", r
             # Demand of one: the pool now keeps one clone ready.
             wait_for(lambda: health(d)["pools"]["bash"]["ready"] == 1, 120 * SLOW, "a ready bash clone")
             r = d.execute("bash", "echo warm")
-            assert r["status"] == "ok" and r["stdout"] == "warm\n", r
+            assert r["status"] == "success" and r["stdout"] == "warm\n", r
 
         c.run("first request restores on demand, then a clone is kept", on_demand_then_ready)
 
         def cap_and_eviction():
             wait_for(lambda: health(d)["pools"]["bash"]["ready"] == 1, 120 * SLOW, "a ready bash clone")
             r = d.execute("python", "print('two')")
-            assert r["status"] == "ok", r
+            assert r["status"] == "success", r
             # bash's idle clone and python's make two: the cap. sh must evict.
             wait_for(lambda: health(d)["vms"]["vms"] == 2, 120 * SLOW, "two VMs")
             before = health(d)["vms"]["evictions"]
             r = d.execute("sh", "echo three")
-            assert r["status"] == "ok" and r["stdout"] == "three\n", r
+            assert r["status"] == "success" and r["stdout"] == "three\n", r
             h = health(d)
             assert h["vms"]["evictions"] > before, h["vms"]
 
@@ -137,7 +137,7 @@ def main():
                 t.start()
             for t in ts:
                 t.join()
-            assert all(r["status"] == "ok" and r["stdout"] == "x\n" for r in results), results
+            assert all(r["status"] == "success" and r["stdout"] == "x\n" for r in results), results
 
         c.run("six parallel requests over three languages all run under a cap of 2", parallel_under_cap)
 

@@ -396,8 +396,18 @@ static void test_render(void)
 	j = render(&rq, &res);
 	v = json_object_get(j, "stdout");
 	CHECK(j && json_integer_value(json_object_get(j, "exit_code")) == 3 &&
-		  strcmp(json_string_value(json_object_get(j, "status")), "ok") == 0,
+		  strcmp(json_string_value(json_object_get(j, "status")), "success") == 0,
 	      "exit code and status");
+	res.t.startup_us = 22600;
+	json_decref(j);
+	j = render(&rq, &res);
+	CHECK(json_is_string(json_object_get(j, "trace_id")) &&
+		  strcmp(json_string_value(json_object_get(j, "trace_id")), "tr-0123456789abcdef") == 0 &&
+		  strcmp(json_string_value(json_object_get(j, "exec_time")), "12ms") == 0 &&
+		  strcmp(json_string_value(json_object_get(j, "load_time")), "23ms") == 0 &&
+		  strcmp(json_string_value(json_object_get(j, "stderr")), "e") == 0,
+	      "Runner Codes' fields: trace_id, exec_time and load_time strings, stderr a string");
+	v = json_object_get(j, "stdout");
 	CHECK(v && json_string_length(v) == 7 && memcmp(json_string_value(v), "ok\xef\xbf\xbd\0x", 7) == 0,
 	      "invalid UTF-8 replaced, NUL kept");
 	CHECK(json_is_true(json_object_get(j, "stdout_lossy")) &&
@@ -415,6 +425,13 @@ static void test_render(void)
 		free(s);
 	}
 	json_decref(j);
+
+	res.run.err_len = 0;
+	j = render(&rq, &res);
+	CHECK(json_is_null(json_object_get(j, "stderr")) && json_is_string(json_object_get(j, "stdout")),
+	      "an empty stderr is null, as Runner Codes answers");
+	json_decref(j);
+	res.run.err_len = 1;
 
 	rq.base64_output = true;
 	j = render(&rq, &res);

@@ -20,6 +20,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -135,6 +138,18 @@ static int fake_execute(void *ctx, struct job_request *req, service_done_cb done
 	return 0;
 }
 
+static void fake_call(void *ctx, const struct service_call *call, service_reply_cb reply, void *userdata,
+		      struct service_pending **ret_pending)
+{
+	*ret_pending = NULL;
+	reply(200, json_pack("{s:s,s:s,s:b}", "method", call->method, "path", call->path, "remote", call->remote),
+	      userdata);
+}
+
+static void fake_forget(void *ctx, struct service_pending *pending)
+{
+}
+
 static void fake_cancel(void *ctx, struct service_exec *x)
 {
 	atomic_fetch_add(&cancels, 1);
@@ -247,6 +262,58 @@ static int roundtrip(const char *method, const char *path, const char *body, cha
 	return code;
 }
 
+/* The same on an fd already connected (TCP), with one extra header line
+ * (or NULL). */
+static int roundtrip_fd(int fd, const char *method, const char *path, const char *header, char *buf,
+			size_t size, char **ret_body)
+{
+	char head[512];
+	struct timeval tv = {10, 0};
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s%sContent-Length: 0\r\n\r\n",
+		 method, path, header ? header : "", header ? "\r\n" : "");
+	send_all(fd, head, strlen(head));
+	return read_response(fd, buf, size, ret_body);
+}
+
+static int tcp_roundtrip(int port, const char *method, const char *path, const char *header, char *buf,
+			 size_t size, char **ret_body)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), code;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		perror("connect tcp");
+		exit(2);
+	}
+	code = roundtrip_fd(fd, method, path, header, buf, size, ret_body);
+	close(fd);
+	return code;
+}
+
+/* A management call as uid 65534 (not an administrator): its status code. */
+static int call_as_nobody(const char *method, const char *path)
+{
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		static char b[65536];
+		char *body;
+		if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+			_exit(1);
+		int code = roundtrip(method, path, NULL, b, sizeof(b), &body);
+		_exit(code == 403 ? 10 : code == 200 ? 11 : 12);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st) == 10 ? 403 : WEXITSTATUS(st) == 11 ? 200 : 0;
+}
+
 static bool body_is_json_error(const char *body)
 {
 	json_auto_t *j = json_loads(body, 0, NULL);
@@ -286,7 +353,7 @@ static void send_execute(int fd, const char *lang)
 int main(void)
 {
 	static char buf[1 << 20];
-	struct service_ops ops = {fake_health, fake_languages, fake_execute, fake_cancel, NULL};
+	struct service_ops ops = {fake_health, fake_languages, fake_execute, fake_cancel, fake_call, fake_forget, NULL};
 	struct api_limits lim;
 	char *body, dir[] = "/tmp/test-http-XXXXXX";
 	pthread_t th;
@@ -319,7 +386,45 @@ int main(void)
 		CHECK(http_server_new(base, sock_path, 0, &lim, &ops, &other) == -EADDRINUSE,
 		      "refuses a socket that is in use");
 	}
+	int tcp_port = 0;
+	{ /* a TCP listener with a token, on an ephemeral loopback port */
+		struct sockaddr_in sa = {.sin_family = AF_INET};
+		socklen_t sl = sizeof(sa);
+		int tfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (tfd >= 0 && bind(tfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(tfd, 16) == 0 &&
+		    getsockname(tfd, (struct sockaddr *)&sa, &sl) == 0)
+			tcp_port = ntohs(sa.sin_port);
+		CHECK(tcp_port > 0 && http_server_listen_tcp(server, tfd, "test-token-0123456789") == 0,
+		      "TCP listener added");
+	}
 	pthread_create(&th, NULL, server_thread, NULL);
+
+	code = tcp_roundtrip(tcp_port, "GET", "/health", NULL, buf, sizeof(buf), &body);
+	CHECK(code == 401 && body_is_json_error(body), "TCP without the token: 401");
+	code = tcp_roundtrip(tcp_port, "GET", "/health", "Authorization: Bearer test-token-0123456788", buf,
+			     sizeof(buf), &body);
+	CHECK(code == 401, "TCP with a wrong token: 401");
+	code = tcp_roundtrip(tcp_port, "GET", "/health", "Authorization: Bearer test-token-0123456789", buf,
+			     sizeof(buf), &body);
+	CHECK(code == 200 && strstr(body, "\"status\":\"ok\""), "TCP with the token: served");
+	code = tcp_roundtrip(tcp_port, "POST", "/api/v1/rootfs", "Authorization: Bearer test-token-0123456789",
+			     buf, sizeof(buf), &body);
+	CHECK(code == 200 && strstr(body, "\"method\":\"POST\""), "TCP: the token's holder is an administrator");
+	code = roundtrip("GET", "/api/v1/snapshots?remote=true", NULL, buf, sizeof(buf), &body);
+	CHECK(code == 200 && strstr(body, "\"remote\":true") && strstr(body, "\"path\":\"/api/v1/snapshots\""),
+	      "GET ?remote=true reaches the service");
+	code = roundtrip("POST", "/api/v1/rootfs", "{\"language\": \"x\"}", buf, sizeof(buf), &body);
+	CHECK(code == 200, "uid 0 may call a mutating endpoint");
+	code = roundtrip("POST", "/api/v1/rootfs", "[1]", buf, sizeof(buf), &body);
+	CHECK(code == 400 && body_is_json_error(body), "a body that is not an object: 400");
+	chmod(sock_path, 0666);
+	chmod(dir, 0711);
+	CHECK(call_as_nobody("POST", "/api/v1/snapshots") == 403, "another uid: 403 on POST");
+	CHECK(call_as_nobody("DELETE", "/api/v1/rootfs/python") == 403, "another uid: 403 on DELETE");
+	CHECK(call_as_nobody("GET", "/api/v1/rootfs") == 200, "another uid may list");
+	chmod(sock_path, 0660);
+	chmod(dir, 0700);
 
 	code = roundtrip("GET", "/health", NULL, buf, sizeof(buf), &body);
 	CHECK(code == 200 && strstr(body, "\"status\":\"ok\""), "GET /health");
@@ -327,7 +432,7 @@ int main(void)
 	CHECK(code == 200 && strstr(body, "python") && body[strlen(body) - 1] == '\n',
 	      "GET /api/v1/languages");
 	code = roundtrip("POST", "/api/v1/execute", exec_body("python"), buf, sizeof(buf), &body);
-	CHECK(code == 200 && strstr(body, "\"stdout\":\"hello\\n\"") && strstr(body, "\"status\":\"ok\""),
+	CHECK(code == 200 && strstr(body, "\"stdout\":\"hello\\n\"") && strstr(body, "\"status\":\"success\""),
 	      "execute answered synchronously");
 	code = roundtrip("POST", "/api/v1/execute", exec_body("slow"), buf, sizeof(buf), &body);
 	CHECK(code == 200 && strstr(body, "\"vm_id\":\"fake-1\""), "execute answered from a timer");
