@@ -44,12 +44,14 @@ int auth_token_load(const char *path, char **ret_token, char **ret_error)
 	buf[strcspn(buf, "\r\n")] = 0;
 	size_t len = strlen(buf);
 	if (len < TOKEN_MIN || len > TOKEN_MAX)
-		return err_setf(ret_error, -EINVAL, "token file %s: the token must be %d to %d bytes on its first line",
-				path, TOKEN_MIN, TOKEN_MAX);
+		return err_setf(ret_error, -EINVAL,
+				"token file %s: the token must be %d to %d bytes on its first line", path,
+				TOKEN_MIN, TOKEN_MAX);
 	for (size_t i = 0; i < len; i++)
 		if (buf[i] <= ' ' || buf[i] > '~')
 			return err_setf(ret_error, -EINVAL,
-					"token file %s: the token must be printable ASCII without blanks", path);
+					"token file %s: the token must be printable ASCII without blanks",
+					path);
 	char *t = strdup(buf);
 	explicit_bzero(buf, sizeof(buf));
 	if (!t)

@@ -69,7 +69,7 @@ struct http_conn {
 	uid_t uid; /* SO_PEERCRED's; HTTP_TCP_CALLER on TCP */
 	gid_t gid;
 	pid_t pid;
-	bool tcp;	/* came through the TCP listener: peer says from where */
+	bool tcp; /* came through the TCP listener: peer says from where */
 	char peer[64];
 	bool refused; /* over the cap: being closed, not counted */
 	/* Bytes arrived since its last response: a request is on its way.
@@ -92,8 +92,8 @@ struct http_exec {
 /* A management call whose answer comes later (a remote listing). */
 struct http_call {
 	struct http_server *server;
-	struct http_conn *conn;	     /* NULL once the client left */
-	struct evhttp_request *req;  /* NULL once evhttp answered or freed it */
+	struct http_conn *conn;	    /* NULL once the client left */
+	struct evhttp_request *req; /* NULL once evhttp answered or freed it */
 	struct service_pending *pending;
 	bool in_call; /* inside ops->call(): the reply may come synchronously */
 	bool replied;
@@ -377,7 +377,7 @@ static void log_caller(const struct http_conn *c, bool refused)
 
 	if (c->tcp)
 		log_msg(prio, "connection %llu CALLER=tcp PEER=%s %s", (unsigned long long)c->id, c->peer,
-			 what);
+			what);
 	else if (getenv("JOURNAL_STREAM"))
 		sd_journal_send("MESSAGE=runnerd: connection %llu from uid %u pid %d %s",
 				(unsigned long long)c->id, (unsigned)c->uid, (int)c->pid, what, "PRIORITY=%d",
@@ -385,7 +385,7 @@ static void log_caller(const struct http_conn *c, bool refused)
 				(int)c->pid, NULL);
 	else
 		log_msg(prio, "connection %llu CALLER_UID=%u CALLER_PID=%d %s", (unsigned long long)c->id,
-			 (unsigned)c->uid, (int)c->pid, what);
+			(unsigned)c->uid, (int)c->pid, what);
 }
 
 static void format_peer(const struct sockaddr_storage *ss, char *buf, size_t size)
@@ -732,7 +732,8 @@ static json_t *request_object(struct http_server *s, struct evhttp_request *req)
 
 /* Management calls: anyone may read; only administrators (uid 0 or the
  * admin group on the socket, the token's holder on TCP) may change. */
-static void handle_call(struct http_server *s, struct http_conn *c, struct evhttp_request *req, const char *path)
+static void handle_call(struct http_server *s, struct http_conn *c, struct evhttp_request *req,
+			const char *path)
 {
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
@@ -754,8 +755,9 @@ static void handle_call(struct http_server *s, struct http_conn *c, struct evhtt
 			log_info("refused %s %s CALLER_UID=%u: not an administrator", call.method, path,
 				 (unsigned)c->uid);
 			send_error(req, 403,
-				   c->tcp ? "administrators only: this TCP listener has no token"
-					  : "administrators only: uid 0 or a member of runnerd's admin group");
+				   c->tcp
+				       ? "administrators only: this TCP listener has no token"
+				       : "administrators only: uid 0 or a member of runnerd's admin group");
 			return;
 		}
 		log_info("%s %s CALLER_UID=%u", call.method, path, (unsigned)c->uid);
@@ -809,8 +811,8 @@ static void route(struct http_server *s, struct http_conn *c, struct evhttp_requ
 			    s->token)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
 				  "Bearer realm=\"runnerd\"");
-		log_info("connection %llu PEER=%s: request without the bearer token", (unsigned long long)c->id,
-			 c->peer);
+		log_info("connection %llu PEER=%s: request without the bearer token",
+			 (unsigned long long)c->id, c->peer);
 		send_error(req, 401, "this listener requires 'Authorization: Bearer TOKEN'");
 	} else if (!path)
 		send_error(req, 400, "bad request target");

@@ -3,6 +3,7 @@
  * libevent loop, tells systemd when it is ready, and on SIGTERM/SIGINT
  * stops accepting, kills every VMM and removes its socket. */
 #include <errno.h>
+#include <grp.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -14,6 +15,8 @@
 #include <unistd.h>
 
 #include "accel.h"
+#include "auth.h"
+#include "listen.h"
 #include "api.h"
 #include "config.h"
 #include "http.h"
@@ -68,6 +71,18 @@ static const char usage[] =
     "                       default jails each VMM: own uid, namespaces, root and cgroup)\n"
     "  --jail-uids FIRST:N  the VMMs' uids and gids: FIRST to FIRST+N-1, one per VMM\n"
     "                       alive at once (default " JAIL_DEFAULT_UIDS_ARG ")\n"
+    "  --tcp [ADDR:]PORT    also serve the API on TCP (default off; a bare PORT is\n"
+    "                       127.0.0.1). Any address but loopback needs --tcp-token-file\n"
+    "  --tcp-token-file FILE  TCP clients must send 'Authorization: Bearer TOKEN', TOKEN\n"
+    "                       being FILE's first line (FILE owned by root, mode 0600); the\n"
+    "                       token's holder is an administrator\n"
+    "  --admin-group GROUP  members may build, import, move and delete images and\n"
+    "                       snapshots (uid 0 always may)\n"
+    "  --s3-endpoint URL    S3-compatible store for image and snapshot transfers (default:\n"
+    "                       $AWS_ENDPOINT_URL, else AWS); credentials from the AWS\n"
+    "                       environment variables and files\n"
+    "  --s3-bucket NAME     default bucket of transfers and remote listings\n"
+    "  --s3-region REGION   the store's region (default: the AWS settings, else us-east-1)\n"
     "  --verbose            debug logging\n"
     "  --help, --version\n";
 
@@ -82,6 +97,9 @@ struct options {
 	uid_t jail_uid_first;
 	unsigned jail_uids;
 	unsigned caller_runs_max;
+	const char *tcp;
+	const char *tcp_token_file;
+	const char *admin_group;
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -113,6 +131,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    OPTION("no-warm-clones", OPT_FALSE, &o->rc.warm_clones),
 	    OPTION("no-jail", OPT_FALSE, &o->jail),
 	    OPTION("jail-uids", OPT_STRING, &jail_uids, .key = O_JAIL_UIDS),
+	    OPTION("tcp", OPT_STRING, &o->tcp),
+	    OPTION("tcp-token-file", OPT_STRING, &o->tcp_token_file),
+	    OPTION("admin-group", OPT_STRING, &o->admin_group),
+	    OPTION("s3-endpoint", OPT_STRING, &o->rc.s3_endpoint),
+	    OPTION("s3-bucket", OPT_STRING, &o->rc.s3_bucket),
+	    OPTION("s3-region", OPT_STRING, &o->rc.s3_region),
 	    OPTION("verbose", OPT_KEY, NULL, .key = 'v'),
 	    OPTION("help", OPT_KEY, NULL, .key = 'h'),
 	    OPTION("version", OPT_KEY, NULL, .key = O_VERSION),
@@ -225,6 +249,51 @@ int main(int argc, char **argv)
 		o.rc.images_dir = images;
 	if (!o.rc.languages_dir)
 		o.rc.languages_dir = languages;
+	/* The tools management runs: installed, else the source and build tree's. */
+	char runner_image[4200], agent[4200], s3_tool[4200];
+	snprintf(runner_image, sizeof(runner_image), "%s/runner-image", RUNNERD_DATADIR);
+	if (access(runner_image, X_OK) < 0)
+		snprintf(runner_image, sizeof(runner_image), "%s/tools/runner-image", RUNNERD_SOURCE_ROOT);
+	snprintf(agent, sizeof(agent), "%s/guest-agent/runnerd-agent", RUNNERD_BUILD_ROOT);
+	snprintf(s3_tool, sizeof(s3_tool), "%s/tools/runnerd-s3", RUNNERD_BUILD_ROOT);
+	if (access(s3_tool, X_OK) < 0)
+		snprintf(s3_tool, sizeof(s3_tool), "%s/runnerd-s3", RUNNERD_BINDIR);
+	o.rc.runner_image = runner_image;
+	o.rc.agent = access(agent, R_OK) == 0 ? agent : NULL;
+	o.rc.s3_tool = s3_tool;
+	gid_t admin_gid = (gid_t)-1;
+	if (o.admin_group) {
+		struct group *g = getgrnam(o.admin_group);
+		if (!g) {
+			log_error("--admin-group %s: no such group", o.admin_group);
+			return 2;
+		}
+		admin_gid = g->gr_gid;
+	}
+	int tcp_fd = -1;
+	char *token = NULL;
+	if (o.tcp_token_file && !o.tcp) {
+		log_error("--tcp-token-file without --tcp");
+		return 2;
+	}
+	if (o.tcp) {
+		bool loopback = false;
+		if (o.tcp_token_file && auth_token_load(o.tcp_token_file, &token, &error) < 0) {
+			log_error("%s", error);
+			return 2;
+		}
+		tcp_fd = listen_tcp(o.tcp, &loopback, &error);
+		if (tcp_fd < 0) {
+			log_error("--tcp %s: %s", o.tcp, error ? error : strerror(-tcp_fd));
+			return 2;
+		}
+		if (!loopback && !token) {
+			log_error(
+			    "--tcp %s is not a loopback address: it needs --tcp-token-file (a bearer token)",
+			    o.tcp);
+			return 2;
+		}
+	}
 
 	const char *paths[] = {o.socket,	o.state_dir,	    o.rc.cache_dir, o.rc.kernel,
 			       o.rc.images_dir, o.rc.languages_dir, o.rc.qemu};
@@ -298,6 +367,17 @@ int main(int argc, char **argv)
 		log_error("socket %s: %s", o.socket, strerror(-r));
 		goto out;
 	}
+	http_server_set_admin_gid(http, admin_gid);
+	if (tcp_fd >= 0) {
+		r = http_server_listen_tcp(http, TAKE_FD(tcp_fd), token);
+		if (r < 0) {
+			log_error("--tcp %s: %s", o.tcp, strerror(-r));
+			goto out;
+		}
+		log_info("listening on TCP %s (%s)", o.tcp,
+			 token ? "bearer token required; its holder is an administrator"
+			       : "loopback, no token: runs and listings only");
+	}
 	struct event *sigterm = evsignal_new(base, SIGTERM, signal_cb, base);
 	struct event *sigint = evsignal_new(base, SIGINT, signal_cb, base);
 	evsignal_add(sigterm, NULL);
@@ -321,6 +401,8 @@ out:
 		event_base_free(base);
 	if (made_state_dir)
 		rmdir(o.state_dir);
+	safe_close(tcp_fd);
+	free(token);
 	free(reason);
 	free(error);
 	return ret;

@@ -3,6 +3,7 @@
  * layer never sees pool internals, and so a cancel after shutdown started
  * is harmless. */
 #include "runner.h"
+#include "runner-internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,26 +22,11 @@
 #include "pool.h"
 #include "set.h"
 
-#define RUNNER_MAX_LANGUAGES 128
-
 struct service_exec {
 	struct runner *runner;
 	struct pool_job *job;
 	service_done_cb done;
 	void *userdata;
-};
-
-struct runner {
-	struct runner_config cfg;
-	struct pool_timeouts timeouts; /* every pool's, scaled by cfg.slowdown */
-	char *qemu_version;
-	struct pool_set *set;
-	struct language *langs[RUNNER_MAX_LANGUAGES];
-	struct pool *pools[RUNNER_MAX_LANGUAGES];
-	char *images[RUNNER_MAX_LANGUAGES];
-	char *consoles[RUNNER_MAX_LANGUAGES];
-	unsigned n;
-	unsigned in_flight;
 };
 
 static void pool_notify_cb(struct pool *pool, int level, const char *msg, void *userdata)
@@ -148,6 +134,82 @@ static int runner_load_languages(struct runner *r, char **ret_error)
 	return 0;
 }
 
+/* The pool of language i (langs[i] and images[i] set). */
+static int runner_start_pool(struct runner *r, unsigned i, char **ret_error)
+{
+	const struct runner_config *cfg = &r->cfg;
+	const struct language *l = r->langs[i];
+	uint32_t compile_ms = pool_timeouts_compile_ms(&r->timeouts, l);
+	int rc;
+
+	if (cfg->console_dir && asprintf(&r->consoles[i], "%s/%s.console", cfg->console_dir, l->name) < 0)
+		r->consoles[i] = NULL;
+	struct pool_config pc = {
+	    .lang = r->langs[i],
+	    .vmm = {.qemu = cfg->qemu,
+		    .kernel = cfg->kernel,
+		    .image = r->images[i],
+		    .accel = cfg->accel,
+		    .memory_mb = guest_memory_mb(cfg, l),
+		    .vcpus = guest_vcpus(l),
+		    .tb_size_mb = cfg->tb_size_mb,
+		    .tsc_khz = cfg->tsc_khz,
+		    .console_path = r->consoles[i],
+		    .jail = cfg->jail},
+	    .cache_dir = cfg->cache_dir,
+	    .qemu_version = r->qemu_version,
+	    .set = r->set,
+	    .min = cfg->pool_min,
+	    .max = cfg->pool_max,
+	    .idle_ms = cfg->idle_s * 1000u,
+	    .max_restoring = 2,
+	    .queue_max = cfg->queue_max,
+	    .timeouts = r->timeouts,
+	    .warm_clones = cfg->warm_clones,
+	    .notify = pool_notify_cb,
+	};
+	jobspec_limits_default(&pc.limits, compile_ms);
+	rc = pool_new(r->base, &pc, &r->pools[i]);
+	if (rc < 0)
+		return err_setf(ret_error, rc, "pool for %s: %s", l->name, strerror(-rc));
+	log_info("LANGUAGE=%s pool of %u..%u clones, %u MB guests (image %s)", l->name, cfg->pool_min,
+		 cfg->pool_max, pc.vmm.memory_mb, r->images[i]);
+	return 0;
+}
+
+int runner_add_language(struct runner *r, struct language *lang, char **ret_error)
+{
+	char path[4200];
+	unsigned i = r->n;
+	int rc;
+
+	if (i == RUNNER_MAX_LANGUAGES)
+		return err_setf(ret_error, -ENOSPC, "too many languages");
+	snprintf(path, sizeof(path), "%s/%s.erofs", r->cfg.images_dir, lang->image);
+	r->images[i] = strdup(path);
+	if (!r->images[i])
+		return -ENOMEM;
+	lang->version = image_version(r->cfg.images_dir, lang);
+	r->langs[i] = lang;
+	rc = runner_start_pool(r, i, ret_error);
+	if (rc < 0) {
+		r->langs[i] = NULL;
+		free(r->images[i]);
+		r->images[i] = NULL;
+		return rc;
+	}
+	r->n++;
+	return 0;
+}
+
+int runner_index(const struct runner *r, const char *name)
+{
+	for (unsigned i = 0; i < r->n; i++)
+		if (language_matches(r->langs[i], name))
+			return (int)i;
+	return -1;
+}
+
 int runner_new(struct event_base *base, const struct runner_config *cfg, struct runner **ret,
 	       char **ret_error)
 {
@@ -157,6 +219,7 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 	if (!r)
 		return -ENOMEM;
 	r->cfg = *cfg;
+	r->base = base;
 	pool_timeouts_init(&r->timeouts, cfg->slowdown);
 	r->qemu_version = vmm_qemu_version(cfg->qemu);
 	if (!r->qemu_version)
@@ -164,46 +227,17 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 	rc = runner_load_languages(r, ret_error);
 	if (rc < 0)
 		return rc;
+	rc = manage_new(r, &r->manage);
+	if (rc < 0)
+		return rc;
 	struct pool_set_config sc = {.max_vms = cfg->max_vms, .max_builds = cfg->max_builds};
 	rc = pool_set_new(base, &sc, &r->set);
 	if (rc < 0)
 		return rc;
 	for (unsigned i = 0; i < r->n; i++) {
-		const struct language *l = r->langs[i];
-		uint32_t compile_ms = pool_timeouts_compile_ms(&r->timeouts, l);
-		if (cfg->console_dir &&
-		    asprintf(&r->consoles[i], "%s/%s.console", cfg->console_dir, l->name) < 0)
-			r->consoles[i] = NULL;
-		struct pool_config pc = {
-		    .lang = r->langs[i],
-		    .vmm = {.qemu = cfg->qemu,
-			    .kernel = cfg->kernel,
-			    .image = r->images[i],
-			    .accel = cfg->accel,
-			    .memory_mb = guest_memory_mb(cfg, l),
-			    .vcpus = guest_vcpus(l),
-			    .tb_size_mb = cfg->tb_size_mb,
-			    .tsc_khz = cfg->tsc_khz,
-			    .console_path = r->consoles[i],
-			    .jail = cfg->jail},
-		    .cache_dir = cfg->cache_dir,
-		    .qemu_version = r->qemu_version,
-		    .set = r->set,
-		    .min = cfg->pool_min,
-		    .max = cfg->pool_max,
-		    .idle_ms = cfg->idle_s * 1000u,
-		    .max_restoring = 2,
-		    .queue_max = cfg->queue_max,
-		    .timeouts = r->timeouts,
-		    .warm_clones = cfg->warm_clones,
-		    .notify = pool_notify_cb,
-		};
-		jobspec_limits_default(&pc.limits, compile_ms);
-		rc = pool_new(base, &pc, &r->pools[i]);
+		rc = runner_start_pool(r, i, ret_error);
 		if (rc < 0)
-			return err_setf(ret_error, rc, "pool for %s: %s", r->langs[i]->name, strerror(-rc));
-		log_info("LANGUAGE=%s pool of %u..%u clones, %u MB guests (image %s)", l->name, cfg->pool_min,
-			 cfg->pool_max, pc.vmm.memory_mb, r->images[i]);
+			return rc;
 	}
 	*ret = TAKE_PTR(r);
 	return 0;
@@ -244,26 +278,32 @@ static json_t *runner_health(void *ctx)
 	return h;
 }
 
+json_t *runner_language_json(const struct runner *r, unsigned i)
+{
+	const struct language *l = r->langs[i];
+	const char *dot = strrchr(l->file, '.');
+	json_t *aliases = json_array();
+
+	for (char *const *a = l->aliases; *a; a++)
+		json_array_append_new(aliases, json_string(*a));
+	json_t *o =
+	    json_pack("{s:s,s:o,s:s,s:s,s:s?,s:b,s:s,s:i,s:i}", "name", l->name, "aliases", aliases, "file",
+		      l->file, "extension", dot ? dot : "", "version", l->version, "compiled",
+		      language_compiled(l), "status", pool_status_to_string(pool_get_status(r->pools[i])),
+		      "memory_mb", pool_memory_mb(r->pools[i]), "vcpus", pool_vcpus(r->pools[i]));
+	if (o && pool_template_ms(r->pools[i]) > 0)
+		json_object_set_new(o, "template_ms", json_real(pool_template_ms(r->pools[i])));
+	return o;
+}
+
 static json_t *runner_languages(void *ctx)
 {
 	struct runner *r = ctx;
 	json_t *arr = json_array();
 
-	for (unsigned i = 0; i < r->n; i++) {
-		const struct language *l = r->langs[i];
-		json_t *aliases = json_array();
-		for (char *const *a = l->aliases; *a; a++)
-			json_array_append_new(aliases, json_string(*a));
-		json_t *o =
-		    json_pack("{s:s,s:o,s:s,s:s?,s:b,s:s,s:i,s:i}", "name", l->name, "aliases", aliases,
-			      "file", l->file, "version", l->version, "compiled", language_compiled(l),
-			      "status", pool_status_to_string(pool_get_status(r->pools[i])), "memory_mb",
-			      guest_memory_mb(&r->cfg, l), "vcpus", guest_vcpus(l));
-		if (pool_template_ms(r->pools[i]) > 0)
-			json_object_set_new(o, "template_ms", json_real(pool_template_ms(r->pools[i])));
-		json_array_append_new(arr, o);
-	}
-	return json_pack("{s:o}", "languages", arr);
+	for (unsigned i = 0; i < r->n; i++)
+		json_array_append_new(arr, runner_language_json(r, i));
+	return json_pack("{s:o,s:i}", "languages", arr, "count", (int)r->n);
 }
 
 static void runner_job_done_cb(struct pool_job *job, const struct job_request *req,
@@ -310,7 +350,7 @@ static int runner_execute(void *ctx, struct job_request *req, service_done_cb do
 	}
 	if (!req->memory_set && l->job_memory_mb)
 		req->memory_kb = l->job_memory_mb * 1024u;
-	unsigned guest_mb = guest_memory_mb(&r->cfg, l);
+	unsigned guest_mb = pool_memory_mb(pool);
 	if (req->memory_kb > (guest_mb - 32) * 1024u)
 		req->memory_kb = (guest_mb - 32) * 1024u;
 	struct service_exec *e = calloc(1, sizeof(*e));
@@ -350,6 +390,8 @@ void runner_service_ops(struct runner *r, struct service_ops *ops)
 	    .languages = runner_languages,
 	    .execute = runner_execute,
 	    .cancel = runner_cancel,
+	    .call = manage_call,
+	    .forget = manage_forget,
 	    .ctx = r,
 	};
 }
@@ -358,6 +400,7 @@ void runner_free(struct runner *r)
 {
 	if (!r)
 		return;
+	manage_free(r->manage);
 	pool_set_close(r->set);
 	for (unsigned i = 0; i < r->n; i++) {
 		pool_free(r->pools[i]);

@@ -20,6 +20,12 @@ struct runner_config {
 	const char *only;	   /* comma-separated languages to serve, or NULL for all */
 	const char *console_dir;   /* guest consoles to DIR/LANG.console, or NULL to discard */
 	struct jail *jail;	   /* borrowed: every VMM's jail; NULL = none (--no-jail) */
+	const char *runner_image;  /* tools/runner-image: builds and imports images */
+	const char *agent;	   /* the guest agent binary runner-image installs, or NULL */
+	const char *s3_tool;	   /* runnerd-s3: moves images and snapshots */
+	const char *s3_endpoint;   /* or NULL: runnerd-s3's default (AWS_ENDPOINT_URL...) */
+	const char *s3_bucket;	   /* default bucket, or NULL */
+	const char *s3_region;	   /* or NULL */
 	unsigned pool_min;	   /* clones kept ready per language even when idle */
 	unsigned pool_max;	   /* at most, when demand asks for them */
 	unsigned max_vms;	   /* over all languages */

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +65,8 @@ static void task_maybe_finish(struct task *t)
 		if (t->step[0])
 			snprintf(t->error, sizeof(t->error), "%s", t->step);
 		else
-			snprintf(t->error, sizeof(t->error), "%s exited with status %d", t->kind, t->exit_status);
+			snprintf(t->error, sizeof(t->error), "%s exited with status %d", t->kind,
+				 t->exit_status);
 	}
 	if (t->done)
 		t->done(t, t->userdata);
@@ -152,12 +152,10 @@ static void exit_cb(evutil_socket_t fd, short what, void *arg)
 	task_maybe_finish(t);
 }
 
-int task_start(struct event_base *base, const char *kind, char *const argv[], task_done_cb done, void *userdata,
-	       struct task **ret)
+int task_start(struct event_base *base, const char *kind, char *const argv[], task_done_cb done,
+	       void *userdata, struct task **ret)
 {
 	_cleanup_(task_freep) struct task *t = calloc(1, sizeof(*t));
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
 	int out[2] = {-1, -1}, err[2] = {-1, -1}, r;
 
 	if (!t)
@@ -178,21 +176,23 @@ int task_start(struct event_base *base, const char *kind, char *const argv[], ta
 		close(out[1]);
 		return r;
 	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setpgroup(&attr, 0);
-	{
+	/* fork + exec, not posix_spawn (vmm-client's spawn.h shadows its
+	 * header here); the child only dups, resets and execs. */
+	t->pid = fork();
+	if (t->pid == 0) {
 		sigset_t none;
+		int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		sigemptyset(&none);
-		posix_spawnattr_setsigmask(&attr, &none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		setpgid(0, 0);
+		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		dprintf(2, "%s: cannot run %s: %s\n", kind, argv[0], strerror(errno));
+		_exit(127);
 	}
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
-	r = -posix_spawn(&t->pid, argv[0], &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	r = t->pid < 0 ? -errno : 0;
 	close(out[1]);
 	close(err[1]);
 	t->out_fd = out[0];
@@ -265,8 +265,8 @@ json_t *task_json(const struct task *t)
 	char started[32], finished[32];
 
 	iso_time(t->started, started);
-	json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "kind", t->kind, "state", states[t->state], "step", t->step,
-			      "started_at", started);
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "kind", t->kind, "state", states[t->state], "step",
+			      t->step, "started_at", started);
 	if (j && t->state != TASK_RUNNING) {
 		iso_time(t->finished, finished);
 		json_object_set_new(j, "finished_at", json_string(finished));

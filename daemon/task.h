@@ -29,8 +29,8 @@ typedef void (*task_done_cb)(struct task *t, void *userdata);
 
 /* Starts argv[0] (a path) with argv, its stdin /dev/null, in its own
  * process group. kind names the work ("build", "upload", ...). */
-int task_start(struct event_base *base, const char *kind, char *const argv[], task_done_cb done, void *userdata,
-	       struct task **ret);
+int task_start(struct event_base *base, const char *kind, char *const argv[], task_done_cb done,
+	       void *userdata, struct task **ret);
 /* Kills a running child (its whole process group) and frees the task
  * without calling done. Accepts NULL. */
 void task_free(struct task *t);

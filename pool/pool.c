@@ -679,7 +679,8 @@ int pool_reload(struct pool *p, unsigned memory_mb, unsigned vcpus)
 {
 	struct vm *vm, *next;
 
-	pool_notify(p, 6, "%s: reloading its template (%u MB, %u vCPUs)", p->cfg.lang->name, memory_mb, vcpus);
+	pool_notify(p, 6, "%s: reloading its template (%u MB, %u vCPUs)", p->cfg.lang->name, memory_mb,
+		    vcpus);
 	p->cfg.vmm.memory_mb = memory_mb;
 	p->cfg.vmm.vcpus = vcpus;
 	p->generation++;

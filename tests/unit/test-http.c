@@ -142,7 +142,8 @@ static void fake_call(void *ctx, const struct service_call *call, service_reply_
 		      struct service_pending **ret_pending)
 {
 	*ret_pending = NULL;
-	reply(200, json_pack("{s:s,s:s,s:b}", "method", call->method, "path", call->path, "remote", call->remote),
+	reply(200,
+	      json_pack("{s:s,s:s,s:b}", "method", call->method, "path", call->path, "remote", call->remote),
 	      userdata);
 }
 
@@ -271,8 +272,9 @@ static int roundtrip_fd(int fd, const char *method, const char *path, const char
 	struct timeval tv = {10, 0};
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s%sContent-Length: 0\r\n\r\n",
-		 method, path, header ? header : "", header ? "\r\n" : "");
+	snprintf(head, sizeof(head),
+		 "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s%sContent-Length: 0\r\n\r\n", method,
+		 path, header ? header : "", header ? "\r\n" : "");
 	send_all(fd, head, strlen(head));
 	return read_response(fd, buf, size, ret_body);
 }
@@ -353,7 +355,8 @@ static void send_execute(int fd, const char *lang)
 int main(void)
 {
 	static char buf[1 << 20];
-	struct service_ops ops = {fake_health, fake_languages, fake_execute, fake_cancel, fake_call, fake_forget, NULL};
+	struct service_ops ops = {fake_health, fake_languages, fake_execute, fake_cancel,
+				  fake_call,   fake_forget,    NULL};
 	struct api_limits lim;
 	char *body, dir[] = "/tmp/test-http-XXXXXX";
 	pthread_t th;
@@ -408,11 +411,13 @@ int main(void)
 	code = tcp_roundtrip(tcp_port, "GET", "/health", "Authorization: Bearer test-token-0123456789", buf,
 			     sizeof(buf), &body);
 	CHECK(code == 200 && strstr(body, "\"status\":\"ok\""), "TCP with the token: served");
-	code = tcp_roundtrip(tcp_port, "POST", "/api/v1/rootfs", "Authorization: Bearer test-token-0123456789",
-			     buf, sizeof(buf), &body);
-	CHECK(code == 200 && strstr(body, "\"method\":\"POST\""), "TCP: the token's holder is an administrator");
+	code = tcp_roundtrip(tcp_port, "POST", "/api/v1/rootfs",
+			     "Authorization: Bearer test-token-0123456789", buf, sizeof(buf), &body);
+	CHECK(code == 200 && strstr(body, "\"method\":\"POST\""),
+	      "TCP: the token's holder is an administrator");
 	code = roundtrip("GET", "/api/v1/snapshots?remote=true", NULL, buf, sizeof(buf), &body);
-	CHECK(code == 200 && strstr(body, "\"remote\":true") && strstr(body, "\"path\":\"/api/v1/snapshots\""),
+	CHECK(code == 200 && strstr(body, "\"remote\":true") &&
+		  strstr(body, "\"path\":\"/api/v1/snapshots\""),
 	      "GET ?remote=true reaches the service");
 	code = roundtrip("POST", "/api/v1/rootfs", "{\"language\": \"x\"}", buf, sizeof(buf), &body);
 	CHECK(code == 200, "uid 0 may call a mutating endpoint");
@@ -432,7 +437,8 @@ int main(void)
 	CHECK(code == 200 && strstr(body, "python") && body[strlen(body) - 1] == '\n',
 	      "GET /api/v1/languages");
 	code = roundtrip("POST", "/api/v1/execute", exec_body("python"), buf, sizeof(buf), &body);
-	CHECK(code == 200 && strstr(body, "\"stdout\":\"hello\\n\"") && strstr(body, "\"status\":\"success\""),
+	CHECK(code == 200 && strstr(body, "\"stdout\":\"hello\\n\"") &&
+		  strstr(body, "\"status\":\"success\""),
 	      "execute answered synchronously");
 	code = roundtrip("POST", "/api/v1/execute", exec_body("slow"), buf, sizeof(buf), &body);
 	CHECK(code == 200 && strstr(body, "\"vm_id\":\"fake-1\""), "execute answered from a timer");

@@ -1,0 +1,44 @@
+/* runner-internal.h: what runner.c shares with manage.c, the management of
+ * its images and snapshots. Nothing else includes it. */
+#pragma once
+
+#include <jansson.h>
+
+#include "language.h"
+#include "pool.h"
+#include "runner.h"
+#include "service.h"
+#include "timeouts.h"
+
+#define RUNNER_MAX_LANGUAGES 128
+
+struct manage;
+
+struct runner {
+	struct runner_config cfg;
+	struct event_base *base;
+	struct pool_timeouts timeouts; /* every pool's, scaled by cfg.slowdown */
+	char *qemu_version;
+	struct pool_set *set;
+	struct language *langs[RUNNER_MAX_LANGUAGES];
+	struct pool *pools[RUNNER_MAX_LANGUAGES];
+	char *images[RUNNER_MAX_LANGUAGES];
+	char *consoles[RUNNER_MAX_LANGUAGES];
+	unsigned n;
+	unsigned in_flight;
+	struct manage *manage; /* owned */
+};
+
+/* The served language called name (or an alias), or -1. */
+int runner_index(const struct runner *r, const char *name);
+/* Serves a language whose image just appeared (takes lang on success). */
+int runner_add_language(struct runner *r, struct language *lang, char **ret_error);
+/* Its entry of GET /api/v1/languages. */
+json_t *runner_language_json(const struct runner *r, unsigned i);
+
+/* manage.c: the service_ops call and forget entries; r is the ctx. */
+int manage_new(struct runner *r, struct manage **ret);
+void manage_free(struct manage *m);
+void manage_call(void *ctx, const struct service_call *call, service_reply_cb reply, void *userdata,
+		 struct service_pending **ret_pending);
+void manage_forget(void *ctx, struct service_pending *pending);
