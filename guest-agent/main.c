@@ -109,6 +109,7 @@ int main(void)
 
 	if (getpid() == 1)
 		sys_boot();
+	sys_load_path();
 	chan = channel_open();
 	if (chan < 0)
 		fatal("no virtio port named " RD_AGENT_PORT_NAME, -chan);

@@ -15,18 +15,17 @@
 #include "agent-log.h"
 #include "sys.h"
 
-static const char *const boot_env[] = {
-    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    "HOME=/root",
-    "LANG=C.UTF-8",
-    NULL,
-};
+/* Root's PATH, unless the image named its own (sys_load_path()). */
+#define BOOT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 int services_boot(unsigned timeout_s)
 {
 	char pid_s[24];
 	int status, con;
 	pid_t pid;
+
+	const char *env[] = {sys_path_from_image() ? sys_path_env() : BOOT_PATH, "HOME=/root", "LANG=C.UTF-8",
+			     NULL};
 
 	if (access(SERVICES_BOOT_SCRIPT, R_OK) < 0)
 		return 0;
@@ -58,7 +57,7 @@ int services_boot(unsigned timeout_s)
 		}
 		if (chdir("/") < 0)
 			_exit(126);
-		execle("/bin/sh", "sh", "-e", SERVICES_BOOT_SCRIPT, (char *)NULL, boot_env);
+		execle("/bin/sh", "sh", "-e", SERVICES_BOOT_SCRIPT, (char *)NULL, env);
 		_exit(127);
 	}
 	/* SIGCHLD is blocked (main.c): poll for this child's exit; the

@@ -32,10 +32,6 @@
 /* How often the loop samples the cgroup's cpu use while the step runs. */
 #define CPU_CHECK_MS 100
 
-static char *const step_env[] = {
-    "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" WORK_DIR, "TMPDIR=/tmp", "LANG=C.UTF-8", NULL,
-};
-
 static void close_fd(int *fd)
 {
 	if (*fd >= 0) {
@@ -68,6 +64,7 @@ static __attribute__((noreturn)) void child_exec(const struct step_spec *s, stru
 {
 	sigset_t none;
 	rlim_t cpu_s = (s->cpu_ms + 999) / 1000;
+	char *const env[] = {(char *)sys_path_env(), "HOME=" WORK_DIR, "TMPDIR=/tmp", "LANG=C.UTF-8", NULL};
 
 	/* The agent ignores SIGPIPE and blocks SIGCHLD; both survive exec. */
 	sigemptyset(&none);
@@ -92,7 +89,7 @@ static __attribute__((noreturn)) void child_exec(const struct step_spec *s, stru
 	/* setuid binaries in the image must not give root back. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		child_fail("no_new_privs");
-	execvpe(s->argv[0], (char *const *)s->argv, step_env);
+	execvpe(s->argv[0], (char *const *)s->argv, env);
 	child_fail(s->argv[0]);
 	_exit(127);
 }

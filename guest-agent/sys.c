@@ -106,6 +106,48 @@ void sys_boot(void)
 	loopback_up();
 }
 
+static char path_env[sizeof("PATH=") + SYS_PATH_MAX] = "PATH=" SYS_DEFAULT_PATH;
+static bool path_from_image;
+
+/* The rule runner-image checks before it writes the file: no empty or
+ * relative entry, which would make a job's cwd part of its PATH. */
+static bool path_valid(const char *p)
+{
+	if (*p != '/')
+		return false;
+	for (; *p; p++)
+		if (*p < 0x21 || *p > 0x7e || (*p == ':' && p[1] != '/'))
+			return false;
+	return true;
+}
+
+void sys_load_path(void)
+{
+	char buf[SYS_PATH_MAX + 2];
+	int n = sys_read_file(SYS_PATH_FILE, buf, sizeof buf);
+
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = 0;
+	if (n > 0 && n <= SYS_PATH_MAX && path_valid(buf)) {
+		memcpy(path_env + sizeof("PATH=") - 1, buf, (size_t)n + 1);
+		path_from_image = true;
+	} else if (n != -ENOENT)
+		log_msg(SYS_PATH_FILE ": %s; jobs get PATH=" SYS_DEFAULT_PATH,
+			n < 0 ? strerror(-n) : "not a list of absolute directories");
+	/* musl's execvpe() searches the caller's PATH, not the one it passes. */
+	setenv("PATH", path_env + sizeof("PATH=") - 1, 1);
+}
+
+const char *sys_path_env(void)
+{
+	return path_env;
+}
+
+bool sys_path_from_image(void)
+{
+	return path_from_image;
+}
+
 int sys_fresh_tmpfs(const char *dir, uint32_t size_kb, int mode, uid_t uid, gid_t gid)
 {
 	char opts[96];

@@ -2,6 +2,7 @@
  * per-job writable filesystems, entropy, clock, and process cleanup. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -10,10 +11,29 @@
 
 #define WORK_DIR "/work"
 
+/* The PATH of jobs, which is also the one the agent's execvpe() searches
+ * for their commands. An image made from a container image names its
+ * runtime's directories in SYS_PATH_FILE (one line, written by
+ * tools/runner-image from the image's own PATH); other images get
+ * SYS_DEFAULT_PATH. */
+#define SYS_PATH_FILE	 "/etc/runnerd/path"
+#define SYS_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+#define SYS_PATH_MAX	 1000
+
 /* Boot: /proc, /sys, /dev, /dev/pts, /dev/shm, /tmp, /work, cgroup2 with
  * +memory +pids delegated to children, loopback up. Errors are logged; the
  * agent carries on and lets the job fail visibly instead of hanging. */
 void sys_boot(void);
+
+/* Reads SYS_PATH_FILE, if the image has one, and sets the agent's own PATH
+ * to what jobs get. The file must hold absolute directories separated by
+ * ':', printable ASCII without blanks, at most SYS_PATH_MAX bytes; any other
+ * content is logged and SYS_DEFAULT_PATH used. */
+void sys_load_path(void);
+/* "PATH=..." for a job's environment. */
+const char *sys_path_env(void);
+/* Whether the PATH came from SYS_PATH_FILE (the boot script then gets it). */
+bool sys_path_from_image(void);
 
 /* Replaces the tmpfs at `dir` with an empty one of `size_kb`. */
 int sys_fresh_tmpfs(const char *dir, uint32_t size_kb, int mode, uid_t uid, gid_t gid);

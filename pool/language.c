@@ -121,6 +121,7 @@ static const struct key keys[] = {
     {"file", K_STRING, F(file), 0, 0},
     {"file_from", K_STRING, F(file_from), 0, 0},
     {"packages", K_STRING, F(packages), 0, 0},
+    {"source", K_STRING, F(source), 0, 0},
     {"version_cmd", K_STRING, F(version_cmd), 0, 0},
     {"compile", K_CMD, F(compile), 0, 0},
     {"run", K_CMD, F(run), 0, 0},
@@ -203,6 +204,24 @@ static bool valid_name(const char *s)
 	return true;
 }
 
+/* A reference runner-image hands to skopeo: one of the three transports it
+ * knows, then something, without blanks or control characters. */
+static bool valid_source(const char *s)
+{
+	static const char *const transports[] = {"docker://", "oci-archive:", "docker-archive:"};
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]) && !n; i++)
+		if (strncmp(s, transports[i], strlen(transports[i])) == 0)
+			n = strlen(transports[i]);
+	if (!n || !s[n])
+		return false;
+	for (const char *c = s; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			return false;
+	return true;
+}
+
 static int check(struct language *l, char **ret_error, unsigned lineno)
 {
 	const char *missing = !l->name		 ? "name"
@@ -210,10 +229,18 @@ static int check(struct language *l, char **ret_error, unsigned lineno)
 			      : !l->run.argv[0]	 ? "run"
 			      : !l->hello	 ? "hello"
 			      : !l->hello_output ? "hello_output"
-			      : !l->packages	 ? "packages"
 						 : NULL;
 	if (missing)
 		return fail(ret_error, lineno, "missing required key '%s'", missing);
+	if (!l->packages && !l->source)
+		return fail(ret_error, lineno,
+			    "missing required key 'packages' (or 'source', a container image)");
+	/* An image is made from Debian packages or from a container image. */
+	if (l->packages && l->source)
+		return fail(ret_error, lineno, "'packages' and 'source' exclude each other");
+	if (l->source && !valid_source(l->source))
+		return fail(ret_error, lineno,
+			    "source '%s' is not docker://, oci-archive: or docker-archive:", l->source);
 	if (!valid_name(l->name))
 		return fail(ret_error, lineno, "name '%s' must be lower-case letters, digits, - _ +",
 			    l->name);

@@ -1,7 +1,7 @@
 /* language.h: a language definition, read from one small key = value file
  * per language (tools/languages/NAME.lang; the format is documented in
  * docs/languages-format.md). The same files drive the image builder
- * (image, packages, setup, boot, version) and the daemon (file name,
+ * (image, packages or source, setup, boot, version) and the daemon (file name,
  * commands, resources, hello world). */
 #pragma once
 
@@ -38,7 +38,8 @@ struct language {
 	struct language_cmd run;
 	char *hello;	    /* owned: hello-world source (\n unescaped) */
 	char *hello_output; /* owned: its expected stdout (\n unescaped) */
-	char *packages;	    /* owned: Debian packages, space separated */
+	char *packages;	    /* owned, NULL with source: Debian packages, space separated */
+	char *source;	    /* owned, NULL with packages: the container image the image is made from */
 	char *version_cmd;  /* owned, may be NULL: prints the version at image build */
 	char *setup;	    /* owned, may be NULL: shell run in the image at build */
 	char *boot;	    /* owned, may be NULL: shell run by the guest at boot */

@@ -6,7 +6,8 @@
  *
  * Whatever it says, language_parse() either fails with -EINVAL and a
  * message naming a line, or returns a definition that holds what the rest
- * of runnerd assumes: every required key, valid names, a plain short file
+ * of runnerd assumes: every required key, packages or a source of a known
+ * form (not both), valid names, a plain short file
  * name, NULL-terminated vectors within their bounds, a file_from with a
  * capturing group. For such a definition the program's file name stays
  * within LANGUAGE_FILE_MAX_NAME and keeps the extension of `file`, and
@@ -88,7 +89,14 @@ static void check_definition(const struct language *l)
 	must(name_ok(l->name) && name_ok(l->image));
 	must(l->file && *l->file && !strchr(l->file, '/') && strcmp(l->file, ".") != 0 &&
 	     strcmp(l->file, "..") != 0 && strlen(l->file) < LANGUAGE_FILE_MAX_NAME - LANGUAGE_MAIN_NAME_MAX);
-	must(l->run.argv[0] != NULL && l->hello && l->hello_output && l->packages);
+	must(l->run.argv[0] != NULL && l->hello && l->hello_output);
+	/* Debian packages or a container image, never both. */
+	must(!l->packages != !l->source);
+	if (l->source) {
+		must(strncmp(l->source, "docker://", 9) == 0 || strncmp(l->source, "oci-archive:", 12) == 0 ||
+		     strncmp(l->source, "docker-archive:", 15) == 0);
+		must(!strpbrk(l->source, " \t\r\n"));
+	}
 	size_t n = vec_len(l->aliases, LANGUAGE_MAX_ALIASES);
 	must(language_matches(l, l->name));
 	for (size_t i = 0; i < n; i++)

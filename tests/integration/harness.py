@@ -44,10 +44,14 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self.path)
 
 
-def lang_keys(name):
-    """The key = value pairs of tools/languages/NAME.lang (raw values)."""
+LANGUAGES = os.path.join(ROOT, "tools", "languages")
+KERNEL = os.path.join(CACHE, "kernel", "vmlinux")
+
+
+def lang_keys(name, languages_dir=LANGUAGES):
+    """The key = value pairs of LANGUAGES_DIR/NAME.lang (raw values)."""
     keys = {}
-    with open(os.path.join(ROOT, "tools", "languages", name + ".lang")) as f:
+    with open(os.path.join(languages_dir, name + ".lang")) as f:
         for line in f:
             line = line.strip()
             if line and not line.startswith("#") and "=" in line:
@@ -56,14 +60,14 @@ def lang_keys(name):
     return keys
 
 
-def image_path(name):
+def image_path(name, cache=CACHE, languages_dir=LANGUAGES):
     """Where the image holding language NAME is (languages share images)."""
-    return os.path.join(CACHE, "images", lang_keys(name).get("image", name) + ".erofs")
+    return os.path.join(cache, "images", lang_keys(name, languages_dir).get("image", name) + ".erofs")
 
 
-def require_assets(languages):
-    missing = [p for p in [os.path.join(CACHE, "kernel", "vmlinux"), RUNNERD, RUNNERCTL] +
-               [image_path(l) for l in languages] if not os.path.exists(p)]
+def require_assets(languages, cache=CACHE, languages_dir=LANGUAGES):
+    missing = [p for p in [KERNEL, RUNNERD, RUNNERCTL] +
+               [image_path(l, cache, languages_dir) for l in languages] if not os.path.exists(p)]
     if missing:
         print("SKIP: missing " + ", ".join(missing) + " (run tools/build-kernel, tools/runner-image build LANG)")
         sys.exit(SKIP)
@@ -84,19 +88,22 @@ def jail_uids():
 
 
 class Daemon:
-    """A private runnerd: its own socket and state dir, the shared cache."""
+    """A private runnerd: its own socket and state dir, the shared cache
+    (or another cache and languages dir: the kernel stays the shared one)."""
 
-    def __init__(self, languages=("python",), pool_size=2, extra=()):
-        require_assets(languages)
+    def __init__(self, languages=("python",), pool_size=2, extra=(), cache=CACHE, languages_dir=LANGUAGES):
+        require_assets(languages, cache, languages_dir)
         self.dir = tempfile.mkdtemp(prefix="runnerd-test-")
         self.socket = os.path.join(self.dir, "runnerd.sock")
         self.state = os.path.join(self.dir, "state")
         self.logpath = os.path.join(self.dir, "runnerd.log")
         self.languages = languages
-        self.args = [RUNNERD, "--socket", self.socket, "--state-dir", self.state, "--cache-dir", CACHE,
+        self.args = [RUNNERD, "--socket", self.socket, "--state-dir", self.state, "--cache-dir", cache,
                      "--accel", os.environ.get("RUNNERD_TEST_ACCEL", "tcg"), "--only", ",".join(languages),
-                     "--pool-size", str(pool_size), "--languages", os.path.join(ROOT, "tools", "languages"),
+                     "--pool-size", str(pool_size), "--languages", languages_dir,
                      "--slowdown", str(SLOW), "--verbose", "--jail-uids", jail_uids()] + list(extra)
+        if cache != CACHE:
+            self.args[1:1] = ["--kernel", KERNEL]
         self.proc = None
 
     def __enter__(self):

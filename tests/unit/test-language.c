@@ -86,6 +86,10 @@ static void test_keys(void)
 	    {"name = x\nfile = a\nrun = a\nfile_from = (unclosed\n" BASE, "file_from"},
 	    {"name = x\nfile = a\nrun = a\nfile_from = class\n" BASE, "(group)"},
 	    {"name = x\nfile = a\nrun = a\nversion = 1.0\n" BASE, "unknown key 'version'"},
+	    {"name = x\nfile = a\nrun = a\nsource = oci-archive:x.tar\n" BASE, "exclude each other"},
+	    {"name = x\nfile = a\nrun = a\nhello = a\nhello_output = a\nsource = x.tar\n", "source 'x.tar'"},
+	    {"name = x\nfile = a\nrun = a\nhello = a\nhello_output = a\nsource = docker://\n", "source"},
+	    {"name = x\nfile = a\nrun = a\nhello = a\nhello_output = a\nsource = docker://a b\n", "source"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		l = NULL;
@@ -146,6 +150,32 @@ static void test_commands(void)
 	language_free(l);
 }
 
+/* A language made from a container image: `source` instead of `packages`. */
+static void test_source(void)
+{
+	static const char *const refs[] = {"docker://debian:bookworm-slim", "oci-archive:/srv/bb.tar:t",
+					   "oci-archive:bb.tar", "docker-archive:images/bb.tar"};
+	struct language *l = NULL;
+	char *err = NULL, text[256];
+
+	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "name = bb\nfile = main.sh\nrun = sh {file}\nhello = echo a\n"
+			 "hello_output = a\\n\nsource = %s\n",
+			 refs[i]);
+		l = NULL;
+		CHECK(parse(text, &l, &err) == 0);
+		if (!l) {
+			printf("# %s: %s\n", refs[i], err ? err : "?");
+			free(err);
+			continue;
+		}
+		CHECK(strcmp(l->source, refs[i]) == 0 && l->packages == NULL);
+		CHECK(strcmp(l->image, "bb") == 0);
+		language_free(l);
+	}
+}
+
 /* Every shipped definition parses, and names and aliases are unique. */
 static void test_shipped(void)
 {
@@ -196,6 +226,7 @@ int main(void)
 {
 	test_keys();
 	test_commands();
+	test_source();
 	test_shipped();
 	return check_done();
 }
