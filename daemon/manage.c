@@ -221,7 +221,7 @@ static json_t *rootfs_row(struct manage *m, const struct language *l, const stru
 	json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:o,s:s?,s:s?,s:s,s:s}", "language", l->name, "image", l->image,
 			      "size", (json_int_t)(present ? st.st_size : 0), "path", path, "languages", langs,
 			      "built_at", present ? built : NULL, "inputs", inputs, "source",
-			      "debian", "state", state);
+			      l->source ? l->source : "debian", "state", state);
 	free(inputs);
 	if (o && e && e->task) {
 		json_t *t = task_json(e->task);
