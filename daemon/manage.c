@@ -141,8 +141,8 @@ static bool name_ok(const char *s)
 	if (n == 0 || n > 64)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-' ||
-		      s[i] == '+'))
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		      s[i] == '-' || s[i] == '+'))
 			return false;
 	return true;
 }
@@ -212,16 +212,16 @@ static json_t *rootfs_row(struct manage *m, const struct language *l, const stru
 	bool present = stat(path, &st) == 0;
 	snprintf(file, sizeof(file), "%s/%s.inputs", r->cfg.images_dir, l->image);
 	char *inputs = present ? read_line(file) : NULL;
-	const char *state = entry_busy(e)				       ? "building"
+	const char *state = entry_busy(e)					     ? "building"
 			    : e && e->task && task_get_state(e->task) == TASK_FAILED ? "failed"
-			    : present						       ? "ready"
-										       : "missing";
+			    : present						     ? "ready"
+										     : "missing";
 	if (present)
 		iso_time(st.st_mtime, built);
-	json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:o,s:s?,s:s?,s:s,s:s}", "language", l->name, "image", l->image,
-			      "size", (json_int_t)(present ? st.st_size : 0), "path", path, "languages", langs,
-			      "built_at", present ? built : NULL, "inputs", inputs, "source",
-			      l->source ? l->source : "debian", "state", state);
+	json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:o,s:s?,s:s?,s:s,s:s}", "language", l->name, "image",
+			      l->image, "size", (json_int_t)(present ? st.st_size : 0), "path", path,
+			      "languages", langs, "built_at", present ? built : NULL, "inputs", inputs,
+			      "source", l->source ? l->source : "debian", "state", state);
 	free(inputs);
 	if (o && e && e->task) {
 		json_t *t = task_json(e->task);
@@ -237,7 +237,8 @@ static json_t *rootfs_list(struct manage *m)
 
 	for (unsigned i = 0; i < m->r->n; i++)
 		json_array_append_new(
-		    arr, rootfs_row(m, m->r->langs[i], entry_get(m, m->r->langs[i]->name, ENTRY_ROOTFS, false)));
+		    arr,
+		    rootfs_row(m, m->r->langs[i], entry_get(m, m->r->langs[i]->name, ENTRY_ROOTFS, false)));
 	/* Languages not served yet whose image is being made, or failed. */
 	for (unsigned i = 0; i < m->n; i++) {
 		struct language *owned = NULL;
@@ -298,15 +299,16 @@ static const char *snapshot_stale_reason(struct manage *m, json_t *meta, int i, 
 	char *id = read_line(idpath);
 	bool same_image = id && im && strcmp(id, im) == 0;
 	if (!same_image) {
-		snprintf(buf, size, "built for another image (%.12s; here %.12s)", im ? im : "?", id ? id : "none");
+		snprintf(buf, size, "built for another image (%.12s; here %.12s)", im ? im : "?",
+			 id ? id : "none");
 		free(id);
 		return buf;
 	}
 	free(id);
 	unsigned mem = machine_value(machine, "mem="), smp = machine_value(machine, "smp=");
 	if (mem != pool_memory_mb(r->pools[i]) || smp != pool_vcpus(r->pools[i])) {
-		snprintf(buf, size, "built for %u MB and %u vCPUs; the language now runs %u MB and %u vCPUs", mem,
-			 smp, pool_memory_mb(r->pools[i]), pool_vcpus(r->pools[i]));
+		snprintf(buf, size, "built for %u MB and %u vCPUs; the language now runs %u MB and %u vCPUs",
+			 mem, smp, pool_memory_mb(r->pools[i]), pool_vcpus(r->pools[i]));
 		return buf;
 	}
 	return NULL;
@@ -334,11 +336,11 @@ static json_t *snapshot_row(struct manage *m, const char *dir, const char *name,
 	}
 	bool downloaded = e && e->downloaded && stat(dir, &st) == 0 && st.st_ino == e->downloaded;
 	json_t *o = json_pack(
-	    "{s:s,s:s,s:i,s:i,s:I,s:I,s:I,s:{s:s?,s:s?,s:s?},s:s,s:s}", "language", lang, "name", name, "mem_mb",
-	    (int)machine_value(machine, "mem="), "vcpus", (int)machine_value(machine, "smp="), "vmstate_size",
-	    (json_int_t)file_size(dir, "state", NULL), "mem_size", (json_int_t)file_size(dir, "ram", &resident),
-	    "resident_size", (json_int_t)resident, "keys", "qemu_version",
-	    json_string_value(json_object_get(meta, "qemu_version")), "kernel_sha256",
+	    "{s:s,s:s,s:i,s:i,s:I,s:I,s:I,s:{s:s?,s:s?,s:s?},s:s,s:s}", "language", lang, "name", name,
+	    "mem_mb", (int)machine_value(machine, "mem="), "vcpus", (int)machine_value(machine, "smp="),
+	    "vmstate_size", (json_int_t)file_size(dir, "state", NULL), "mem_size",
+	    (json_int_t)file_size(dir, "ram", &resident), "resident_size", (json_int_t)resident, "keys",
+	    "qemu_version", json_string_value(json_object_get(meta, "qemu_version")), "kernel_sha256",
 	    json_string_value(json_object_get(meta, "kernel_sha256")), "image_sha256",
 	    json_string_value(json_object_get(meta, "image_sha256")), "status", status, "source",
 	    downloaded ? "downloaded" : "built");
@@ -384,9 +386,10 @@ static json_t *snapshot_list(struct manage *m)
 		enum pool_status ps = pool_get_status(m->r->pools[i]);
 		if (seen[i] || ps == POOL_SERVING)
 			continue;
-		json_t *row = json_pack("{s:s,s:i,s:i,s:s}", "language", m->r->langs[i]->name, "mem_mb",
-					(int)pool_memory_mb(m->r->pools[i]), "vcpus", (int)pool_vcpus(m->r->pools[i]),
-					"status", ps == POOL_FAILED ? "failed" : "building");
+		json_t *row =
+		    json_pack("{s:s,s:i,s:i,s:s}", "language", m->r->langs[i]->name, "mem_mb",
+			      (int)pool_memory_mb(m->r->pools[i]), "vcpus", (int)pool_vcpus(m->r->pools[i]),
+			      "status", ps == POOL_FAILED ? "failed" : "building");
 		if (row && ps == POOL_FAILED && pool_get_error(m->r->pools[i]))
 			json_object_set_new(row, "reason", json_string(pool_get_error(m->r->pools[i])));
 		json_array_append_new(arr, row);
@@ -397,8 +400,8 @@ static json_t *snapshot_list(struct manage *m)
 	json_t *row;
 	json_array_foreach(arr, idx, row)
 	{
-		struct entry *e = entry_get(m, json_string_value(json_object_get(row, "language")), ENTRY_SNAPSHOT,
-					    false);
+		struct entry *e =
+		    entry_get(m, json_string_value(json_object_get(row, "language")), ENTRY_SNAPSHOT, false);
 		if (!e)
 			continue;
 		if (e->task) {
@@ -520,7 +523,8 @@ static void entry_task_done_cb(struct task *t, void *userdata)
 }
 
 /* Starts argv as the entry's task; the reply is 202 with it. */
-static json_t *entry_start(struct manage *m, struct entry *e, const char *action, char *const argv[], int *ret_code)
+static json_t *entry_start(struct manage *m, struct entry *e, const char *action, char *const argv[],
+			   int *ret_code)
 {
 	struct task *t = NULL;
 	int r = task_start(m->r->base, action, argv, entry_task_done_cb, e, &t);
@@ -532,7 +536,8 @@ static json_t *entry_start(struct manage *m, struct entry *e, const char *action
 	task_free(e->task);
 	e->task = t;
 	snprintf(e->action, sizeof(e->action), "%s", action);
-	log_info("LANGUAGE=%s %s %s started", e->lang, e->kind == ENTRY_ROOTFS ? "image" : "snapshot", action);
+	log_info("LANGUAGE=%s %s %s started", e->lang, e->kind == ENTRY_ROOTFS ? "image" : "snapshot",
+		 action);
 	*ret_code = 202;
 	json_t *tj = task_json(t);
 	json_object_set_new(tj, "kind", json_string(action));
@@ -656,7 +661,8 @@ static const char *bucket_of(struct manage *m, json_t *body, char **ret_error)
 	if (!b && !*ret_error)
 		b = m->r->cfg.s3_bucket;
 	if (!b && !*ret_error)
-		err_setf(ret_error, -EINVAL, "no bucket: send {\"bucket\": NAME} or start runnerd with --s3-bucket");
+		err_setf(ret_error, -EINVAL,
+			 "no bucket: send {\"bucket\": NAME} or start runnerd with --s3-bucket");
 	return b;
 }
 
@@ -682,8 +688,8 @@ static int s3_argv(struct manage *m, const char *bucket, const char *const *args
 	return n;
 }
 
-static json_t *transfer(struct manage *m, enum entry_kind kind, const char *lang, const char *action, json_t *body,
-			int *ret_code)
+static json_t *transfer(struct manage *m, enum entry_kind kind, const char *lang, const char *action,
+			json_t *body, int *ret_code)
 {
 	static const char *const keys[] = {"bucket", NULL};
 	_cleanup_free_ char *err = NULL;
@@ -710,7 +716,8 @@ static json_t *transfer(struct manage *m, enum entry_kind kind, const char *lang
 	if (!e || entry_busy(e)) {
 		language_free(owned);
 		*ret_code = e ? 409 : 503;
-		return e ? error_json("%s: a %s is already running", e->lang, e->action) : error_json("too many tasks");
+		return e ? error_json("%s: a %s is already running", e->lang, e->action)
+			 : error_json("too many tasks");
 	}
 	bool up = strcmp(action, "upload") == 0;
 	const char *args[4] = {kind == ENTRY_ROOTFS ? (up ? "put-image" : "get-image")
@@ -746,7 +753,8 @@ static json_t *snapshot_create(struct manage *m, json_t *body, int *ret_code)
 		return error_json("language not found: %s (or it has no image: build one first)", lang);
 	}
 	struct pool *p = m->r->pools[i];
-	unsigned want_mem = mem ? (unsigned)mem : pool_memory_mb(p), want_cpu = vcpus ? (unsigned)vcpus : pool_vcpus(p);
+	unsigned want_mem = mem ? (unsigned)mem : pool_memory_mb(p),
+		 want_cpu = vcpus ? (unsigned)vcpus : pool_vcpus(p);
 	struct entry *e = entry_get(m, m->r->langs[i]->name, ENTRY_SNAPSHOT, true);
 	if (e && entry_busy(e)) {
 		*ret_code = 409;
@@ -756,8 +764,8 @@ static json_t *snapshot_create(struct manage *m, json_t *body, int *ret_code)
 		entry_note(e, NULL);
 	pool_reload(p, want_mem, want_cpu);
 	*ret_code = 202;
-	return json_pack("{s:s,s:i,s:i,s:s}", "language", m->r->langs[i]->name, "mem_mb", (int)want_mem, "vcpus",
-			 (int)want_cpu, "status", "building");
+	return json_pack("{s:s,s:i,s:i,s:s}", "language", m->r->langs[i]->name, "mem_mb", (int)want_mem,
+			 "vcpus", (int)want_cpu, "status", "building");
 }
 
 static int remove_tree_files(const char *dir)
@@ -856,8 +864,9 @@ static void remote_done_cb(struct task *t, void *userdata)
 			}
 			json_array_append_new(rows, row);
 		}
-		body = json_is_object(out) ? json_pack("{s:o,s:b,s:s}", key, rows, "remote", 1, "bucket", p->bucket)
-					   : (json_decref(rows), error_json("runnerd-s3 answered no JSON"));
+		body = json_is_object(out)
+			   ? json_pack("{s:o,s:b,s:s}", key, rows, "remote", 1, "bucket", p->bucket)
+			   : (json_decref(rows), error_json("runnerd-s3 answered no JSON"));
 	}
 	service_reply_cb reply = p->reply;
 	void *ud = p->userdata;
