@@ -44,6 +44,7 @@ struct entry {
 	char action[16];   /* what the task does: build, from-image, upload, download */
 	char *note;
 	ino_t downloaded; /* inode of the snapshot directory a download made, or 0 */
+	time_t created;	  /* a snapshot create: when it was asked (its pool says how it went) */
 };
 
 struct service_pending {
@@ -103,6 +104,9 @@ static bool entry_busy(const struct entry *e)
 {
 	return e && e->task && task_get_state(e->task) == TASK_RUNNING;
 }
+
+static time_t task_started(const struct task *t);
+static json_t *create_task_json(struct manage *m, const struct entry *e);
 
 static void entry_note(struct entry *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void entry_note(struct entry *e, const char *fmt, ...)
@@ -404,7 +408,10 @@ static json_t *snapshot_list(struct manage *m)
 		    entry_get(m, json_string_value(json_object_get(row, "language")), ENTRY_SNAPSHOT, false);
 		if (!e)
 			continue;
-		if (e->task) {
+		if (e->created && (!e->task || e->created >= task_started(e->task))) {
+			if (!json_object_get(row, "task"))
+				json_object_set_new(row, "task", create_task_json(m, e));
+		} else if (e->task) {
 			json_t *t = task_json(e->task);
 			json_object_set_new(t, "kind", json_string(e->action));
 			json_object_set_new(row, "task", t);
@@ -415,6 +422,30 @@ static json_t *snapshot_list(struct manage *m)
 			json_object_set_new(row, "note", json_string(e->note));
 	}
 	return json_pack("{s:o}", "snapshots", arr);
+}
+
+/* A snapshot create is a pool reload, not a child process: its task is
+ * what the pool says, in the shape of task_json(). */
+static json_t *create_task_json(struct manage *m, const struct entry *e)
+{
+	int i = runner_index(m->r, e->lang);
+	enum pool_status ps = i >= 0 ? pool_get_status(m->r->pools[i]) : POOL_FAILED;
+	const char *state = ps == POOL_SERVING ? "done" : ps == POOL_FAILED ? "failed" : "running";
+	char started[32];
+
+	iso_time(e->created, started);
+	json_t *t = json_pack("{s:s,s:s,s:s,s:s}", "kind", "create", "state", state, "step",
+			      ps == POOL_SERVING   ? "template ready"
+			      : ps == POOL_FAILED  ? "template failed"
+			      : ps == POOL_WAITING ? "waiting for a build slot"
+						   : "loading or building the template",
+			      "started_at", started);
+	if (t && ps == POOL_FAILED)
+		json_object_set_new(t, "error",
+				    json_string(i >= 0 && pool_get_error(m->r->pools[i])
+						    ? pool_get_error(m->r->pools[i])
+						    : "the language is gone"));
+	return t;
 }
 
 /* ---- tasks ---- */
@@ -535,6 +566,7 @@ static json_t *entry_start(struct manage *m, struct entry *e, const char *action
 	}
 	task_free(e->task);
 	e->task = t;
+	e->created = 0;
 	snprintf(e->action, sizeof(e->action), "%s", action);
 	log_info("LANGUAGE=%s %s %s started", e->lang, e->kind == ENTRY_ROOTFS ? "image" : "snapshot",
 		 action);
@@ -760,12 +792,17 @@ static json_t *snapshot_create(struct manage *m, json_t *body, int *ret_code)
 		*ret_code = 409;
 		return error_json("%s: a %s is already running", e->lang, e->action);
 	}
-	if (e)
-		entry_note(e, NULL);
+	if (!e) {
+		*ret_code = 503;
+		return error_json("too many tasks");
+	}
+	entry_note(e, NULL);
+	e->created = time(NULL);
+	snprintf(e->action, sizeof(e->action), "create");
 	pool_reload(p, want_mem, want_cpu);
 	*ret_code = 202;
-	return json_pack("{s:s,s:i,s:i,s:s}", "language", m->r->langs[i]->name, "mem_mb", (int)want_mem,
-			 "vcpus", (int)want_cpu, "status", "building");
+	return json_pack("{s:s,s:i,s:i,s:s,s:o}", "language", m->r->langs[i]->name, "mem_mb", (int)want_mem,
+			 "vcpus", (int)want_cpu, "status", "building", "task", create_task_json(m, e));
 }
 
 static int remove_tree_files(const char *dir)
@@ -833,6 +870,11 @@ static json_t *remove_entry(struct manage *m, enum entry_kind kind, const char *
 	json_t *res = json_pack("{s:s,s:i}", "language", l->name, "removed", (int)removed);
 	language_free(owned);
 	return res;
+}
+
+static time_t task_started(const struct task *t)
+{
+	return task_started_at(t);
 }
 
 /* ---- remote listings ---- */

@@ -275,3 +275,8 @@ json_t *task_json(const struct task *t)
 		json_object_set_new(j, "error", json_string(t->error));
 	return j;
 }
+
+time_t task_started_at(const struct task *t)
+{
+	return t->started;
+}

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "cleanup.h"
 
@@ -43,3 +44,4 @@ const char *task_output(const struct task *t);
 /* Its last stderr line, or an exit description if it printed none. */
 const char *task_error(const struct task *t);
 json_t *task_json(const struct task *t);
+time_t task_started_at(const struct task *t);
