@@ -107,6 +107,7 @@ int vmm_boot(struct event_base *base, const struct vmm_config *cfg, const char *
 	if (!v)
 		return -ENOMEM;
 	snprintf(v->ram_path, sizeof(v->ram_path), "%s", ram_path);
+	v->memory_mb = cfg->memory_mb;
 	*ret = v;
 	return 0;
 }
@@ -123,6 +124,7 @@ int vmm_restore(struct event_base *base, const struct vmm_config *cfg, int ram_f
 		return -ENOMEM;
 	v->ram_fd = ram_fd;
 	v->state_fd = state_fd;
+	v->memory_mb = cfg->memory_mb;
 	*ret = v;
 	return 0;
 }

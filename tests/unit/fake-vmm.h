@@ -52,6 +52,7 @@ struct vmm {
 	const struct vmm_callbacks *cbs;
 	void *userdata;
 	char ram_path[4096]; /* booted */
+	unsigned memory_mb;  /* the guest's, from its config */
 	int ram_fd;	     /* restored: the owner's fds, as passed */
 	int state_fd;
 	struct {

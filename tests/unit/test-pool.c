@@ -996,6 +996,61 @@ static bool write_file(const char *path, const char *text)
 	return fp ? fclose(fp) == 0 && ok : false;
 }
 
+/* pool_reload() (a new image, or a snapshot create with another guest
+ * size): idle clones go at once, a clone still restoring goes when it is
+ * ready, a busy one finishes its run; the template is made again for the
+ * new size, requests wait for it, and clones restore from it. */
+static void test_reload(struct fx *f)
+{
+	struct outcome a, b;
+
+	f->cfg.min = 1;
+	f->cfg.max = 2;
+	fx_start(f);
+	fx_serve(f);
+	fake_vmm_ready(clone_nth(0));
+	pump(f->base);
+	CHECK(counts_are(f->pool, 1, 0, 0, 0));
+	CHECK(submit(f, "A", 5000, &a, NULL) == 0);
+	struct vmm *busy = clone_with_job("A");
+	pump(f->base);
+	struct vmm *restoring = clone_nth(1); /* the refill after the lease */
+	unsigned before = fake_vmm_made();
+	CHECK(busy && restoring && !restoring->freed, "one clone busy, one restoring");
+	if (!busy || !restoring)
+		return;
+	CHECK(pool_reload(f->pool, 256, 1) == 0 && pool_memory_mb(f->pool) == 256 &&
+		  pool_get_status(f->pool) != POOL_SERVING,
+	      "reload: the pool is making its template again");
+	pump(f->base);
+	struct vmm *boot = booting_vm();
+	CHECK(boot && boot->serial >= before && boot->memory_mb == 256,
+	      "the new template boots a 256 MB guest (the key changed with the size)");
+	CHECK(!busy->freed, "the busy clone keeps its run");
+	fake_vmm_ready(restoring);
+	pump(f->base);
+	CHECK(restoring->freed, "a clone of the old template is discarded once restored");
+	CHECK(submit(f, "B", 5000, &b, NULL) == 0 && stat_of(f->pool, "queued") == 1,
+	      "a request waits for the new template");
+	finish_job(busy);
+	CHECK(outcome_is(&a, JOB_OK, "") && strcmp(a.out, "done") == 0, "the run in flight finished");
+	fx_serve(f);
+	struct vmm *v = NULL;
+	for (unsigned i = 0; i < fake_vmm_made(); i++)
+		if (!fake_vmm_nth(i)->booted && !fake_vmm_nth(i)->freed && fake_vmm_nth(i)->memory_mb == 256)
+			v = fake_vmm_nth(i);
+	CHECK(v != NULL, "clones restore from the new template, with its size");
+	if (!v)
+		return;
+	fake_vmm_ready(v);
+	pump(f->base);
+	struct vmm *vb = clone_with_job("B");
+	CHECK(vb && vb->memory_mb == 256, "the waiting request runs in a new clone");
+	if (vb)
+		finish_job(vb);
+	CHECK(outcome_is(&b, JOB_OK, ""));
+}
+
 int main(void)
 {
 	/* Each test gets a fixture fx_init() made with its cache directory,
@@ -1025,6 +1080,7 @@ int main(void)
 	    {test_failure_counting, "cache"},
 	    {test_restore_start_failure, "cache"},
 	    {test_rebuild_never_restored, "cache-rebuild"},
+	    {test_reload, "cache-reload"},
 	};
 	const char *tmp = getenv("TMPDIR");
 
