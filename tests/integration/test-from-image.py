@@ -255,9 +255,31 @@ def main():
         def vm_hello():
             with Daemon(languages=("bbsh",), pool_size=1, cache=w.cache, languages_dir=w.langs) as d:
                 r = d.execute("bbsh", "echo Hello")
-                assert r["status"] == "ok" and r["stdout"] == "Hello\n" and r["exit_code"] == 0, r
+                assert r["status"] == "success" and r["stdout"] == "Hello\n" and r["exit_code"] == 0, r
                 r = d.execute("bbsh", 'echo "$PATH"; command -v bbsh')
                 assert r["stdout"] == IMAGE_PATH + "\n/opt/bbsh/bin/bbsh\n", r
+
+        def via_daemon():
+            """Runner Codes' `rootfs from-docker`: the import runs in runnerd
+            as a task, and the language it makes is served at once."""
+            with open(os.path.join(w.langs, "bbsh2.lang"), "w") as f:
+                f.write(LANG.replace("name = bbsh", "name = bbsh2").replace("source = oci-archive:../bb.tar\n",
+                                                                             "packages = busybox\n"))
+            with Daemon(languages=("bbsh",), pool_size=1, cache=w.cache, languages_dir=w.langs,
+                        extra=["--only", "bbsh,bbsh2"]) as d:
+                status, r = d.get("/api/v1/languages/bbsh2")
+                assert status == 404, (status, r)
+                p = d.runnerctl("rootfs", "from-image", "--name", "bbsh2", "--image", "oci-archive:" + bb,
+                                "--size", "64", timeout=600)
+                assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+                status, r = d.get("/api/v1/rootfs")
+                row = [x for x in r["rootfs"] if x["language"] == "bbsh2"]
+                assert row and row[0]["state"] == "ready" and row[0]["task"]["state"] == "done", r
+                p = d.runnerctl("exec", "-l", "bbsh2", "-c", "echo Hello from an OCI archive", timeout=600)
+                assert p.returncode == 0 and p.stdout == b"Hello from an OCI archive\n", (p.returncode, p.stdout,
+                                                                                          p.stderr)
+                p = d.runnerctl("rootfs", "from-image", "--name", "bbsh2", "--image", "oci-archive:/nonexistent.tar")
+                assert p.returncode == 1 and b"nonexistent" in p.stderr, (p.returncode, p.stderr)
 
         c.run("build a language whose source is an oci-archive", build)
         c.run("it is up to date for build, from-image and list", up_to_date)
@@ -267,6 +289,7 @@ def main():
         c.run("build a language whose source is a docker-archive", docker_archive)
         c.run("a changed archive rebuilds the image", changed_archive)
         c.run("runnerd runs its hello world in a microVM", vm_hello)
+        c.run("runnerctl rootfs from-image through runnerd: a new language is served", via_daemon)
     finally:
         shutil.rmtree(w.dir, ignore_errors=True)
     c.exit()
