@@ -480,25 +480,19 @@ static void images_changed(struct manage *m, const char *image, const char *lang
 	}
 }
 
-/* The snapshot directory a download made: the last line runnerd-s3
- * printed, if it is a directory of the cache's snapshots. */
+/* The snapshot directory a download made: CACHE/snapshots/DIR, DIR from
+ * the manifest runnerd-s3 printed (a template directory name, which it
+ * checked: LANG-KEY). */
 static bool downloaded_dir(struct manage *m, struct task *t, char *buf, size_t size)
 {
-	const char *out = task_output(t);
-	char snapdir[4200];
+	json_auto_t *manifest = json_loads(task_output(t), 0, NULL);
+	const char *dir = json_string_value(json_object_get(manifest, "dir"));
 	struct stat st;
 
-	snprintf(snapdir, sizeof(snapdir), "%s/snapshots/", m->r->cfg.cache_dir);
-	const char *line = out, *nl;
-	while ((nl = strchr(line, '\n')) && nl[1])
-		line = nl + 1;
-	size_t n = strcspn(line, "\n");
-	if (n == 0 || n >= size)
+	if (!dir || !*dir || strchr(dir, '/') || dir[0] == '.')
 		return false;
-	memcpy(buf, line, n);
-	buf[n] = 0;
-	return strncmp(buf, snapdir, strlen(snapdir)) == 0 && !strstr(buf, "..") && stat(buf, &st) == 0 &&
-	       S_ISDIR(st.st_mode);
+	snprintf(buf, size, "%s/snapshots/%s", m->r->cfg.cache_dir, dir);
+	return stat(buf, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 static void snapshot_downloaded(struct manage *m, struct entry *e, struct task *t)
@@ -898,11 +892,33 @@ static void remote_done_cb(struct task *t, void *userdata)
 		{
 			json_t *row = json_deep_copy(v);
 			/* Runner Codes' row keys beside the manifest's own. */
+			json_t *files = json_object_get(v, "files");
 			if (p->kind == ENTRY_ROOTFS) {
 				json_t *langs = json_object_get(v, "languages");
 				json_t *first = json_array_get(langs, 0);
+				char erofs[300];
+				snprintf(erofs, sizeof(erofs), "%s.erofs",
+					 json_string_value(json_object_get(v, "name")));
 				json_object_set(row, "language", first ? first : json_object_get(v, "name"));
 				json_object_set(row, "image", json_object_get(v, "name"));
+				json_object_set(row, "size",
+						json_object_get(json_object_get(files, erofs), "size"));
+			} else {
+				const char *machine = json_string_value(json_object_get(v, "machine"));
+				json_object_set_new(row, "mem_mb",
+						    json_integer(machine_value(machine, "mem=")));
+				json_object_set_new(row, "vcpus",
+						    json_integer(machine_value(machine, "smp=")));
+				json_object_set(row, "vmstate_size",
+						json_object_get(json_object_get(files, "state"), "size"));
+				json_object_set(row, "mem_size",
+						json_object_get(json_object_get(files, "ram"), "size"));
+				json_object_set_new(
+				    row, "keys",
+				    json_pack("{s:O?,s:O?,s:O?}", "qemu_version",
+					      json_object_get(v, "qemu_version"), "kernel_sha256",
+					      json_object_get(v, "kernel_sha256"), "image_sha256",
+					      json_object_get(v, "image_sha256")));
 			}
 			json_array_append_new(rows, row);
 		}
