@@ -216,9 +216,11 @@ static json_t *rootfs_row(struct manage *m, const struct language *l, const stru
 	bool present = stat(path, &st) == 0;
 	snprintf(file, sizeof(file), "%s/%s.inputs", r->cfg.images_dir, l->image);
 	char *inputs = present ? read_line(file) : NULL;
+	/* A failed task over an image that exists leaves it ready (the
+	 * import failed; the earlier image stands); its task says so. */
 	const char *state = entry_busy(e)					     ? "building"
-			    : e && e->task && task_get_state(e->task) == TASK_FAILED ? "failed"
 			    : present						     ? "ready"
+			    : e && e->task && task_get_state(e->task) == TASK_FAILED ? "failed"
 										     : "missing";
 	if (present)
 		iso_time(st.st_mtime, built);
@@ -839,6 +841,10 @@ static json_t *remove_entry(struct manage *m, enum entry_kind kind, const char *
 			char path[4300];
 			snprintf(path, sizeof(path), "%s/%s%s", m->r->cfg.images_dir, l->image, ext[k]);
 			removed += unlink(path) == 0;
+		}
+		if (e) { /* what an earlier task said is history now */
+			task_free(e->task);
+			e->task = NULL;
 		}
 		/* Its languages keep their templates until they reload: then
 		 * they fail, saying the image is gone. */

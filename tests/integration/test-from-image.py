@@ -280,6 +280,20 @@ def main():
                                                                                           p.stderr)
                 p = d.runnerctl("rootfs", "from-image", "--name", "bbsh2", "--image", "oci-archive:/nonexistent.tar")
                 assert p.returncode == 1 and b"nonexistent" in p.stderr, (p.returncode, p.stderr)
+                # rootfs build: a language's own source (bbsh's archive), forced
+                before = w.read("bbsh.erofs.id")
+                p = d.runnerctl("rootfs", "build", "bbsh", timeout=600)
+                assert p.returncode == 0, (p.returncode, p.stderr)
+                p = d.runnerctl("exec", "-l", "bbsh", "-c", "echo rebuilt", timeout=600)
+                assert p.returncode == 0 and p.stdout == b"rebuilt\n", (p.returncode, p.stdout, p.stderr)
+                log("rootfs build: id %s -> %s" % (before[:12], w.read("bbsh.erofs.id")[:12]))
+                # rootfs rm: the image goes, its language says so
+                p = d.runnerctl("rootfs", "rm", "bbsh2")
+                assert p.returncode == 0, (p.returncode, p.stderr)
+                assert not os.path.exists(os.path.join(w.images, "bbsh2.erofs"))
+                status, r = d.get("/api/v1/rootfs")
+                row = [x for x in r["rootfs"] if x["language"] == "bbsh2"]
+                assert row and row[0]["state"] == "missing", r
 
         c.run("build a language whose source is an oci-archive", build)
         c.run("it is up to date for build, from-image and list", up_to_date)

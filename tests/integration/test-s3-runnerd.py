@@ -107,6 +107,8 @@ def main():
                 assert p.returncode == 0, (p.returncode, p.stderr)
                 with open(os.path.join(cache_b, "images", image + ".erofs.id")) as f:
                     assert f.read() == state["image_id"]
+                p = d.runnerctl("snapshot", "rm", LANG)
+                assert p.returncode == 0 and snapshot_dirs(cache_b) == [], (p.returncode, p.stderr)
                 p = d.runnerctl("snapshot", "download", "--lang", LANG, timeout=900)
                 assert p.returncode == 0, (p.returncode, p.stderr)
                 ino = os.stat(os.path.join(cache_b, "snapshots", state["uploaded_dir"])).st_ino
