@@ -178,6 +178,25 @@ def check_cli_equivalents(d, port, token_file):
     assert p.returncode == 0 and json.loads(p.stdout)["rootfs"], p.stdout
 
 
+def check_tcp_refusals():
+    """runnerd refuses a TCP listener beyond loopback without a token, and a
+    token file others can read: it exits 2 with the reason."""
+    from harness import RUNNERD
+    bad_token = os.path.join("/tmp", "runnerd-rc-open-token-%d" % os.getpid())
+    with open(bad_token, "w") as f:
+        f.write(TOKEN + "\n")
+    os.chmod(bad_token, 0o644)
+    try:
+        for extra, want in ((["--tcp", "0.0.0.0:%d" % free_port()], "needs --tcp-token-file"),
+                            (["--tcp", "%d" % free_port(), "--tcp-token-file", bad_token], "chmod 0600"),
+                            (["--tcp-token-file", bad_token], "without --tcp")):
+            p = subprocess.run([RUNNERD, "--socket", "/tmp/runnerd-rc-refused.sock"] + extra, capture_output=True,
+                               timeout=30)
+            assert p.returncode == 2 and want.encode() in p.stderr, (extra, p.returncode, p.stderr)
+    finally:
+        os.unlink(bad_token)
+
+
 def main():
     if not shutil.which("curl"):
         print("SKIP: curl not installed")
@@ -191,6 +210,7 @@ def main():
     try:
         with Daemon(languages=("python", "bash"), pool_size=1,
                     extra=["--tcp", "127.0.0.1:%d" % port, "--tcp-token-file", tmp]) as d:
+            checks.run("TCP beyond loopback without a token, or an open token file: refused", check_tcp_refusals)
             checks.run("README example on the UNIX socket", check_readme_socket, d)
             checks.run("README example on the TCP listener, with its token", check_readme_tcp, d, port)
             checks.run("error shape of an unknown language", check_error_shape, d)
