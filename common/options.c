@@ -8,6 +8,8 @@
 #include <getopt.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "parse-util.h"
 
@@ -79,4 +81,43 @@ int opt_next(int argc, char **argv, const char *shortopts, const struct opt *tab
 		if (o->key)
 			return o->key;
 	}
+}
+
+static int parse_flag(const char *v)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"}, *const no[] = {"no", "false", "off",
+										    "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(v, no[i]) == 0)
+			return 0;
+	}
+	return -EINVAL;
+}
+
+int opt_set(const struct opt *table, const char *name, const char *value, const struct opt **ret)
+{
+	const struct opt *o = table;
+
+	while (o->name && strcmp(o->name, name) != 0)
+		o++;
+	if (ret)
+		*ret = o->name ? o : NULL;
+	if (!o->name)
+		return -ENOENT;
+	if (!opt_has_arg(o)) {
+		int f = parse_flag(value);
+		if (f < 0)
+			return f;
+		if (f == 0)
+			return 0;
+		if (o->type == OPT_FALSE)
+			*(bool *)o->value = false;
+		return o->key;
+	}
+	if (opt_store(o, value) < 0)
+		return -EINVAL;
+	return o->key;
 }

@@ -48,3 +48,12 @@ struct opt {
  * has said which on stderr), or OPT_BAD_VALUE. *ret (if ret is not NULL)
  * is the entry of the option returned, NULL for one outside the table. */
 int opt_next(int argc, char **argv, const char *shortopts, const struct opt *table, const struct opt **ret);
+
+/* Sets one option by name, as a configuration file does ("pool-max = 4"):
+ * value is stored like the option's argument (it must outlive the table's
+ * use: strings are borrowed), and a flag takes yes/no, true/false, on/off
+ * or 1/0 ("no" leaves it alone). Returns the entry's key when the program
+ * must act on it (a flag set to yes, or a value stored for an option with
+ * a key), else 0; -ENOENT for an unknown name, -EINVAL for a bad value.
+ * *ret (if ret is not NULL) is the entry. */
+int opt_set(const struct opt *table, const char *name, const char *value, const struct opt **ret);
