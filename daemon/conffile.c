@@ -82,7 +82,8 @@ static int load_one(const char *path, conffile_set_cb set, void *userdata, char 
 		return err_setf(ret_error, -EINVAL, "%s:%d: not a 'key = value' line or [section]", path, r);
 	}
 	if (p.err_line) {
-		r = err_setf(ret_error, -EINVAL, "%s:%u: %s", path, p.err_line, p.error ? p.error : "invalid");
+		r = err_setf(ret_error, -EINVAL, "%s:%u: %s", path, p.err_line,
+			     p.error ? p.error : "invalid");
 		free(p.error);
 		return r;
 	}

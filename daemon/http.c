@@ -874,16 +874,12 @@ static int server_listen(struct http_server *s, int fd)
 	return 0;
 }
 
-int http_server_new(struct event_base *base, const char *socket_path, mode_t mode,
-		    const struct api_limits *lim, const struct service_ops *ops, struct http_server **ret)
+/* The server without a listener yet. */
+static int server_alloc(struct event_base *base, const struct api_limits *lim, const struct service_ops *ops,
+			struct http_server **ret)
 {
-	_cleanup_(http_server_freep) struct http_server *s = NULL;
-	_cleanup_close_ int fd = -1;
-	int r;
+	_cleanup_(http_server_freep) struct http_server *s = calloc(1, sizeof(*s));
 
-	if (!mode)
-		mode = 0660;
-	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	TAILQ_INIT(&s->fresh);
@@ -896,21 +892,6 @@ int http_server_new(struct event_base *base, const char *socket_path, mode_t mod
 	s->adopt = event_new(base, -1, 0, adopt_cb, s);
 	if (!s->http || !s->adopt)
 		return -ENOMEM;
-	s->socket_path = strdup(socket_path);
-	if (!s->socket_path)
-		return -ENOMEM;
-
-	fd = listen_unix(socket_path, mode);
-	if (fd < 0) {
-		free(s->socket_path);
-		s->socket_path = NULL; /* not ours to unlink */
-		return fd;
-	}
-	r = server_listen(s, fd);
-	TAKE_FD(fd); /* the listener owns it, or closed it */
-	if (r < 0)
-		return r;
-
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 						EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
 						EVHTTP_REQ_PATCH);
@@ -920,10 +901,56 @@ int http_server_new(struct event_base *base, const char *socket_path, mode_t mod
 	evhttp_set_default_content_type(s->http, "application/json");
 	evhttp_set_bevcb(s->http, bev_cb, s);
 	evhttp_set_gencb(s->http, request_cb, s);
+	*ret = TAKE_PTR(s);
+	return 0;
+}
 
+int http_server_new(struct event_base *base, const char *socket_path, mode_t mode,
+		    const struct api_limits *lim, const struct service_ops *ops, struct http_server **ret)
+{
+	_cleanup_(http_server_freep) struct http_server *s = NULL;
+	int fd, r;
+
+	if (!mode)
+		mode = 0660;
+	r = server_alloc(base, lim, ops, &s);
+	if (r < 0)
+		return r;
+	fd = listen_unix(socket_path, mode);
+	if (fd < 0)
+		return fd;
+	s->socket_path = strdup(socket_path);
+	r = server_listen(s, fd); /* the listener owns fd, or closed it */
+	if (r < 0 || !s->socket_path)
+		return r < 0 ? r : -ENOMEM;
 	log_info("listening on %s (mode %04o)", socket_path, (unsigned)mode);
 	*ret = TAKE_PTR(s);
 	return 0;
+}
+
+int http_server_new_listening(struct event_base *base, int fd, const struct api_limits *lim,
+			      const struct service_ops *ops, struct http_server **ret)
+{
+	_cleanup_(http_server_freep) struct http_server *s = NULL;
+	_cleanup_close_ int owned = fd;
+	int r;
+
+	r = server_alloc(base, lim, ops, &s);
+	if (r < 0)
+		return r;
+	/* systemd passes blocking sockets: the listener accepts until EAGAIN. */
+	if (evutil_make_socket_nonblocking(owned) < 0 || evutil_make_socket_closeonexec(owned) < 0)
+		return -errno;
+	r = server_listen(s, TAKE_FD(owned));
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+void http_server_set_limits(struct http_server *s, const struct api_limits *lim)
+{
+	s->lim.caller_runs_max = lim->caller_runs_max;
 }
 
 void http_server_free(struct http_server *s)

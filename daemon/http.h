@@ -26,6 +26,15 @@ struct http_server;
 int http_server_new(struct event_base *base, const char *socket_path, mode_t mode,
 		    const struct api_limits *lim, const struct service_ops *ops, struct http_server **ret);
 
+/* The same on a socket already bound and listening (systemd's socket
+ * activation): fd is taken, also on error; nobody unlinks its path. */
+int http_server_new_listening(struct event_base *base, int fd, const struct api_limits *lim,
+			      const struct service_ops *ops, struct http_server **ret);
+
+/* A reload's new limits: those that can change while serving
+ * (caller_runs_max). */
+void http_server_set_limits(struct http_server *s, const struct api_limits *lim);
+
 /* Closes every connection (cancelling their runs), the listener, and removes
  * the socket file. Accepts NULL. */
 void http_server_free(struct http_server *s);

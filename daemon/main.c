@@ -3,6 +3,7 @@
  * libevent loop, tells systemd when it is ready, and on SIGTERM/SIGINT
  * stops accepting, kills every VMM and removes its socket. */
 #include <errno.h>
+#include <getopt.h>
 #include <grp.h>
 #include <event2/event.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 
 #include "accel.h"
 #include "listen.h"
+#include "notify.h"
 #include "settings.h"
 #include "api.h"
 #include "config.h"
@@ -27,6 +29,45 @@
 #include "parse-util.h"
 #include "vmm-options.h"
 #include "vmm.h"
+
+struct reload_ctx {
+	int argc;
+	char **argv;
+	struct runner *runner;
+	struct http_server *http;
+	struct notifier *notifier;
+};
+
+/* SIGHUP: read the configuration again and apply what can change while
+ * serving; a configuration that does not check out changes nothing. */
+static void reload_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct reload_ctx *c = arg;
+	struct settings s;
+	struct api_limits lim;
+	char *error = NULL;
+	int r;
+
+	notifier_reloading(c->notifier);
+	optind = 0; /* getopt again from the start */
+	r = settings_load(c->argc, c->argv, &s);
+	if (r == 0)
+		r = settings_check(&s, &error);
+	if (r < 0)
+		log_error("reload: the configuration is not valid, nothing changed: %s",
+			  error ? error : "see above");
+	else {
+		unsigned n = runner_reload(c->runner, &s.rc);
+		api_limits_init(&lim);
+		lim.caller_runs_max = s.caller_runs_max;
+		http_server_set_limits(c->http, &lim);
+		log_info("reload: pools of %u..%u clones, queues of %u, at most %u VMs; %u templates remade",
+			 s.rc.pool_min, s.rc.pool_max, s.rc.queue_max, s.rc.max_vms, n);
+	}
+	free(error);
+	settings_free(&s);
+	notifier_reloaded(c->notifier);
+}
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -71,6 +112,21 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+
+	/* Socket activation: systemd passes the API socket (runnerd.socket). */
+	int activated_fd = -1;
+	r = sd_listen_fds(1);
+	if (r > 1) {
+		log_error("systemd passed %d sockets; runnerd takes one, its API socket", r);
+		return 2;
+	}
+	if (r == 1) {
+		if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0) {
+			log_error("the socket systemd passed is not a listening UNIX stream socket");
+			return 2;
+		}
+		activated_fd = SD_LISTEN_FDS_START;
+	}
 
 	int tcp_fd = -1;
 	if (o.tcp) {
@@ -148,10 +204,19 @@ int main(int argc, char **argv)
 	runner_service_ops(runner, &ops);
 	api_limits_init(&lim);
 	lim.caller_runs_max = o.caller_runs_max;
-	r = http_server_new(base, o.socket, o.socket_mode, &lim, &ops, &http);
-	if (r < 0) {
-		log_error("socket %s: %s", o.socket, strerror(-r));
-		goto out;
+	if (activated_fd >= 0) {
+		r = http_server_new_listening(base, TAKE_FD(activated_fd), &lim, &ops, &http);
+		if (r < 0) {
+			log_error("the socket systemd passed: %s", strerror(-r));
+			goto out;
+		}
+		log_info("listening on the socket systemd passed (socket activation)");
+	} else {
+		r = http_server_new(base, o.socket, o.socket_mode, &lim, &ops, &http);
+		if (r < 0) {
+			log_error("socket %s: %s", o.socket, strerror(-r));
+			goto out;
+		}
 	}
 	http_server_set_admin_gid(http, o.admin_gid);
 	if (tcp_fd >= 0) {
@@ -166,15 +231,22 @@ int main(int argc, char **argv)
 	}
 	struct event *sigterm = evsignal_new(base, SIGTERM, signal_cb, base);
 	struct event *sigint = evsignal_new(base, SIGINT, signal_cb, base);
+	struct reload_ctx rctx = {.argc = argc, .argv = argv, .runner = runner, .http = http};
+	struct event *sighup = evsignal_new(base, SIGHUP, reload_cb, &rctx);
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
+	evsignal_add(sighup, NULL);
 
-	log_info("listening on %s", o.socket);
-	sd_notifyf(0, "READY=1\nSTATUS=serving on %s (accel %s)", o.socket, accel);
+	/* READY=1 once the templates are made: the notifier watches /health. */
+	r = notifier_new(base, accel, ops.health, ops.ctx, &rctx.notifier);
+	if (r < 0)
+		goto out;
 	event_base_dispatch(base);
 	sd_notify(0, "STOPPING=1");
+	notifier_free(rctx.notifier);
 	event_free(sigterm);
 	event_free(sigint);
+	event_free(sighup);
 	ret = 0;
 out:
 	/* HTTP first: closing connections cancels their runs while the pools
@@ -188,6 +260,7 @@ out:
 	if (made_state_dir)
 		rmdir(o.state_dir);
 	safe_close(tcp_fd);
+	safe_close(activated_fd);
 	settings_free(&o);
 	free(reason);
 	free(error);

@@ -467,6 +467,7 @@ static void images_changed(struct manage *m, const char *image, const char *lang
 		if (strcmp(r->langs[i]->image, image) == 0) {
 			free(r->langs[i]->version);
 			r->langs[i]->version = NULL;
+			runner_read_image_id(r->images[i], r->image_ids[i]);
 			pool_reload(r->pools[i], pool_memory_mb(r->pools[i]), pool_vcpus(r->pools[i]));
 		}
 	if (lang && runner_index(r, lang) < 0) {

@@ -24,6 +24,7 @@ struct runner {
 	struct pool *pools[RUNNER_MAX_LANGUAGES];
 	char *images[RUNNER_MAX_LANGUAGES];
 	char *consoles[RUNNER_MAX_LANGUAGES];
+	char image_ids[RUNNER_MAX_LANGUAGES][65]; /* IMAGE.erofs.id when its pool last loaded */
 	unsigned n;
 	unsigned in_flight;
 	struct manage *manage; /* owned */
@@ -33,6 +34,8 @@ struct runner {
 int runner_index(const struct runner *r, const char *name);
 /* Serves a language whose image just appeared (takes lang on success). */
 int runner_add_language(struct runner *r, struct language *lang, char **ret_error);
+/* The id the image builder recorded for the image at path `image`, or "". */
+void runner_read_image_id(const char *image, char id[static 65]);
 /* Its entry of GET /api/v1/languages. */
 json_t *runner_language_json(const struct runner *r, unsigned i);
 

@@ -134,6 +134,21 @@ static int runner_load_languages(struct runner *r, char **ret_error)
 	return 0;
 }
 
+/* The id the image builder recorded next to images[i], or "". */
+void runner_read_image_id(const char *image, char id[static 65])
+{
+	char path[4300];
+
+	id[0] = 0;
+	snprintf(path, sizeof(path), "%s.id", image);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	if (!fgets(id, 65, f))
+		id[0] = 0;
+	fclose(f);
+}
+
 /* The pool of language i (langs[i] and images[i] set). */
 static int runner_start_pool(struct runner *r, unsigned i, char **ret_error)
 {
@@ -169,6 +184,7 @@ static int runner_start_pool(struct runner *r, unsigned i, char **ret_error)
 	    .notify = pool_notify_cb,
 	};
 	jobspec_limits_default(&pc.limits, compile_ms);
+	runner_read_image_id(r->images[i], r->image_ids[i]);
 	rc = pool_new(r->base, &pc, &r->pools[i]);
 	if (rc < 0)
 		return err_setf(ret_error, rc, "pool for %s: %s", l->name, strerror(-rc));
@@ -381,6 +397,37 @@ static void runner_cancel(void *ctx, struct service_exec *e)
 	r->in_flight--;
 	pool_cancel(e->job);
 	free(e);
+}
+
+unsigned runner_reload(struct runner *r, const struct runner_config *nc)
+{
+	unsigned reloaded = 0;
+
+	r->cfg.pool_min = nc->pool_min;
+	r->cfg.pool_max = nc->pool_max;
+	r->cfg.queue_max = nc->queue_max;
+	r->cfg.max_vms = nc->max_vms;
+	r->cfg.max_builds = nc->max_builds;
+	pool_set_configure(r->set,
+			   &(struct pool_set_config){.max_vms = nc->max_vms, .max_builds = nc->max_builds});
+	for (unsigned i = 0; i < r->n; i++) {
+		char id[65];
+		pool_set_bounds(r->pools[i], nc->pool_min, nc->pool_max, nc->queue_max);
+		/* A template is stale when its image changed (rebuilt, or
+		 * downloaded, behind our back); a failed one gets another try. */
+		runner_read_image_id(r->images[i], id);
+		if (strcmp(id, r->image_ids[i]) != 0 || pool_get_status(r->pools[i]) == POOL_FAILED) {
+			log_info("LANGUAGE=%s reload: %s", r->langs[i]->name,
+				 strcmp(id, r->image_ids[i]) != 0 ? "its image changed: template rebuilt"
+								  : "its template failed: trying again");
+			memcpy(r->image_ids[i], id, sizeof(id));
+			free(r->langs[i]->version);
+			r->langs[i]->version = image_version(r->cfg.images_dir, r->langs[i]);
+			pool_reload(r->pools[i], pool_memory_mb(r->pools[i]), pool_vcpus(r->pools[i]));
+			reloaded++;
+		}
+	}
+	return reloaded;
 }
 
 void runner_service_ops(struct runner *r, struct service_ops *ops)

@@ -44,6 +44,11 @@ struct runner;
 int runner_new(struct event_base *base, const struct runner_config *cfg, struct runner **ret,
 	       char **ret_error);
 void runner_service_ops(struct runner *r, struct service_ops *ops);
+/* SIGHUP: the new configuration's pool sizes, queue lengths and VM caps
+ * apply; languages whose image changed since their template was made
+ * (and failed ones) make it again. Runs in flight are untouched. Returns
+ * how many languages reload their template. */
+unsigned runner_reload(struct runner *r, const struct runner_config *cfg);
 /* Kills every VM and frees the pools; in-flight executions are dropped
  * without callbacks. */
 void runner_free(struct runner *r);

@@ -214,7 +214,8 @@ struct file_ctx {
 	const char **jail_uids;
 };
 
-static int file_set_cb(const char *key, const char *value, const char *where, void *userdata, char **ret_error)
+static int file_set_cb(const char *key, const char *value, const char *where, void *userdata,
+		       char **ret_error)
 {
 	struct file_ctx *f = userdata;
 	struct settings *s = f->s;
@@ -306,7 +307,8 @@ int settings_load(int argc, char **argv, struct settings *s)
 			}
 			/* a command-line value replaces the file's: so does its origin */
 			for (size_t i = 0; opt && i < s->n_origins; i++)
-				if (s->origins[i].key && s->origins[i].where && strcmp(s->origins[i].key, opt->name) == 0)
+				if (s->origins[i].key && s->origins[i].where &&
+				    strcmp(s->origins[i].key, opt->name) == 0)
 					s->origins[i].where[0] = 0;
 		}
 	}
@@ -337,7 +339,8 @@ static int check_path(const struct settings *s, const char *key, const char *pat
 	if (!path)
 		return 0;
 	if (path[0] != '/' || strlen(path) >= 1024)
-		return err_setf(ret_error, -EINVAL, "%s: path '%s' must be absolute and shorter than 1024 bytes",
+		return err_setf(ret_error, -EINVAL,
+				"%s: path '%s' must be absolute and shorter than 1024 bytes",
 				origin(s, key, where, sizeof(where)), path);
 	if (s->check_only && mode >= 0 && access(path, mode) < 0)
 		return err_setf(ret_error, -errno, "%s: %s: %s", origin(s, key, where, sizeof(where)), path,
@@ -374,7 +377,8 @@ int settings_check(struct settings *s, char **ret_error)
 		s->rc.languages_dir = s->languages;
 	snprintf(s->runner_image, sizeof(s->runner_image), "%s/runner-image", RUNNERD_DATADIR);
 	if (access(s->runner_image, X_OK) < 0)
-		snprintf(s->runner_image, sizeof(s->runner_image), "%s/tools/runner-image", RUNNERD_SOURCE_ROOT);
+		snprintf(s->runner_image, sizeof(s->runner_image), "%s/tools/runner-image",
+			 RUNNERD_SOURCE_ROOT);
 	snprintf(s->agent, sizeof(s->agent), "%s/guest-agent/runnerd-agent", RUNNERD_BUILD_ROOT);
 #ifdef RUNNERD_LIBEXECDIR
 	if (access(s->agent, R_OK) < 0)
@@ -414,7 +418,8 @@ int settings_check(struct settings *s, char **ret_error)
 		_cleanup_free_ char *why = NULL;
 		r = auth_token_load(s->tcp_token_file, &s->token, &why);
 		if (r < 0)
-			return err_setf(ret_error, r, "%s: %s", origin(s, "tcp-token-file", where, sizeof(where)),
+			return err_setf(ret_error, r, "%s: %s",
+					origin(s, "tcp-token-file", where, sizeof(where)),
 					why ? why : strerror(-r));
 	}
 	return 0;

@@ -934,3 +934,13 @@ unsigned pool_vcpus(const struct pool *p)
 {
 	return p->cfg.vmm.vcpus;
 }
+
+void pool_set_bounds(struct pool *p, unsigned min, unsigned max, unsigned queue_max)
+{
+	p->cfg.min = min;
+	p->cfg.max = max < min ? min : max;
+	p->cfg.queue_max = queue_max;
+	p->want = p->want < p->cfg.min ? p->cfg.min : p->want > p->cfg.max ? p->cfg.max : p->want;
+	pool_trim(p);
+	pool_schedule_refill(p);
+}

@@ -94,6 +94,9 @@ void pool_kick(struct pool *pool);
  * when they are ready; runs in flight finish in their VMs; queued requests
  * wait for the new template. */
 int pool_reload(struct pool *pool, unsigned memory_mb, unsigned vcpus);
+/* A reload's new sizes: clones kept ready (min..max) and the queue's
+ * length; extra ready clones go at once, missing ones are restored. */
+void pool_set_bounds(struct pool *pool, unsigned min, unsigned max, unsigned queue_max);
 /* The guest's RAM and vCPUs now. */
 unsigned pool_memory_mb(const struct pool *pool);
 unsigned pool_vcpus(const struct pool *pool);

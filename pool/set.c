@@ -167,6 +167,17 @@ void pool_set_put_vm(struct pool_set *set)
 		event_active(set->kick_ev, EV_TIMEOUT, 0);
 }
 
+static void set_start_builds(struct pool_set *set);
+
+void pool_set_configure(struct pool_set *set, const struct pool_set_config *cfg)
+{
+	set->cfg.max_vms = cfg->max_vms ? cfg->max_vms : 1;
+	set->cfg.max_builds = cfg->max_builds ? cfg->max_builds : 1;
+	set_start_builds(set);
+	if (set->n_starved > 0 && !set->closing && set->n_vms < set->cfg.max_vms)
+		event_active(set->kick_ev, EV_TIMEOUT, 0);
+}
+
 static void set_start_builds(struct pool_set *set)
 {
 	while (!set->closing && set->n_building < set->cfg.max_builds && set->build_q_len > 0) {

@@ -29,6 +29,9 @@ void pool_set_close(struct pool_set *set);
 /* The pools must be freed first. Accepts NULL. */
 void pool_set_free(struct pool_set *set);
 json_t *pool_set_stats_json(const struct pool_set *set);
+/* A reload's new caps. Lowering max_vms discards nothing: the count falls
+ * as VMs end. */
+void pool_set_configure(struct pool_set *set, const struct pool_set_config *cfg);
 
 /* For pool.c. */
 void pool_set_add(struct pool_set *set, struct pool *pool);

@@ -186,7 +186,10 @@ def check_daemonise(d):
     code = ("(setsid sh -c 'exec -a %s sleep 1000' </dev/null >/dev/null 2>&1 &)\n"
             "(trap '' HUP TERM; exec -a %s-2 sleep 1000) </dev/null >/dev/null 2>&1 &\n"
             "nohup sh -c 'while :; do sleep 1; done' >/dev/null 2>&1 &\n"
-            "disown -a\n%s" % (marker, marker, PS))
+            "disown -a\n"
+            # the double fork may not have reached its exec yet on a busy host
+            "for i in $(seq 100); do grep -qs ^%s /proc/[0-9]*/cmdline && break; sleep 0.05; done\n%s"
+            % (marker, marker, marker, PS))
     r, el = timed(d, "bash", code, timeout=20 * SLOW)
     assert r["status"] == "success" and r["exit_code"] == 0, r
     assert marker in r["stdout"], "the daemonised child did not start: %s" % r["stdout"]
