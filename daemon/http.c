@@ -250,6 +250,29 @@ static void send_error(struct evhttp_request *req, int code, const char *message
 	send_json(req, code, api_render_error(message));
 }
 
+/* GET /metrics: the service's exposition text (consumed; NULL gives a 500).
+ * evhttp 2.1 writes a reply's buffer even to a HEAD request, so HEAD gets
+ * none. */
+static void send_metrics(struct evhttp_request *req, char *text)
+{
+	bool head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD;
+	struct evbuffer *buf = text ? evbuffer_new() : NULL;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	if (!buf || evbuffer_add(buf, text, strlen(text)) < 0) {
+		free(text);
+		if (buf)
+			evbuffer_free(buf);
+		send_error(req, 500, "out of memory");
+		return;
+	}
+	free(text);
+	evhttp_add_header(h, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply(req, 200, reason_phrase(200), head ? NULL : buf);
+	evbuffer_free(buf);
+}
+
 /* ---- connections ---- */
 
 static void conn_free(struct http_conn *c)
@@ -822,6 +845,10 @@ static void route(struct http_server *s, struct http_conn *c, struct evhttp_requ
 		json_t *h = s->ops.health(s->ops.ctx);
 		const char *st = h ? json_string_value(json_object_get(h, "status")) : NULL;
 		send_json(req, st && strcmp(st, "starting") == 0 ? 503 : 200, h);
+	} else if (strcmp(path, "/metrics") == 0) {
+		if (!get)
+			return method_not_allowed(req, "GET, HEAD");
+		send_metrics(req, s->ops.metrics(s->ops.ctx));
 	} else if (strcmp(path, "/api/v1/languages") == 0) {
 		if (!get)
 			return method_not_allowed(req, "GET, HEAD");

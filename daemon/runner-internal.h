@@ -1,5 +1,6 @@
 /* runner-internal.h: what runner.c shares with manage.c, the management of
- * its images and snapshots. Nothing else includes it. */
+ * its images and snapshots, and with runner-metrics.c, its numbers. Nothing
+ * else includes it. */
 #pragma once
 
 #include <jansson.h>
@@ -13,6 +14,7 @@
 #define RUNNER_MAX_LANGUAGES 128
 
 struct manage;
+struct runner_metrics;
 
 struct runner {
 	struct runner_config cfg;
@@ -27,7 +29,8 @@ struct runner {
 	char image_ids[RUNNER_MAX_LANGUAGES][65]; /* IMAGE.erofs.id when its pool last loaded */
 	unsigned n;
 	unsigned in_flight;
-	struct manage *manage; /* owned */
+	struct manage *manage;		/* owned */
+	struct runner_metrics *metrics; /* owned */
 };
 
 /* The served language called name (or an alias), or -1. */
@@ -45,3 +48,13 @@ void manage_free(struct manage *m);
 void manage_call(void *ctx, const struct service_call *call, service_reply_cb reply, void *userdata,
 		 struct service_pending **ret_pending);
 void manage_forget(void *ctx, struct service_pending *pending);
+
+/* runner-metrics.c: the service_ops metrics entry (r is the ctx) and what
+ * it counts. `language` is always a served language's own name. */
+int runner_metrics_new(struct runner *r); /* sets r->metrics, even on failure */
+void runner_metrics_free(struct runner_metrics *m);
+char *runner_metrics(void *ctx);
+void runner_metrics_done(struct runner *r, const char *language, const struct job_result *res);
+void runner_metrics_cancelled(struct runner *r, const char *language);
+/* Refused with 429 or 503 by the language's pool. */
+void runner_metrics_rejected(struct runner *r, const char *language);

@@ -24,6 +24,7 @@
 
 struct service_exec {
 	struct runner *runner;
+	const char *language; /* borrowed: the served language's own name, for metrics */
 	struct pool_job *job;
 	service_done_cb done;
 	void *userdata;
@@ -246,6 +247,9 @@ int runner_new(struct event_base *base, const struct runner_config *cfg, struct 
 	rc = manage_new(r, &r->manage);
 	if (rc < 0)
 		return rc;
+	rc = runner_metrics_new(r);
+	if (rc < 0)
+		return rc;
 	struct pool_set_config sc = {.max_vms = cfg->max_vms, .max_builds = cfg->max_builds};
 	rc = pool_set_new(base, &sc, &r->set);
 	if (rc < 0)
@@ -327,6 +331,7 @@ static void runner_job_done_cb(struct pool_job *job, const struct job_request *r
 {
 	struct service_exec *e = userdata;
 	e->runner->in_flight--;
+	runner_metrics_done(e->runner, e->language, res);
 	e->done(req, res, e->userdata);
 	free(e);
 }
@@ -355,6 +360,7 @@ static int runner_execute(void *ctx, struct job_request *req, service_done_cb do
 		return -ENOMEM;
 	if (pool_get_status(pool) == POOL_FAILED) {
 		const char *why = pool_get_error(pool);
+		runner_metrics_rejected(r, l->name);
 		return err_setf(ret_error, -ENODEV, "%s unavailable: %s", l->name, why ? why : "failed");
 	}
 	/* The language's defaults stand in for the API's; no step may ask for
@@ -373,11 +379,13 @@ static int runner_execute(void *ctx, struct job_request *req, service_done_cb do
 	if (!e)
 		return -ENOMEM;
 	e->runner = r;
+	e->language = l->name;
 	e->done = done;
 	e->userdata = userdata;
 	int rc = pool_submit(pool, req, runner_job_done_cb, e, &e->job);
 	if (rc < 0) {
 		free(e);
+		runner_metrics_rejected(r, l->name);
 		if (rc == -EAGAIN)
 			return err_setf(ret_error, rc, "too many executions waiting; retry later");
 		if (rc == -ENODEV)
@@ -395,6 +403,7 @@ static void runner_cancel(void *ctx, struct service_exec *e)
 {
 	struct runner *r = ctx;
 	r->in_flight--;
+	runner_metrics_cancelled(r, e->language);
 	pool_cancel(e->job);
 	free(e);
 }
@@ -439,6 +448,7 @@ void runner_service_ops(struct runner *r, struct service_ops *ops)
 	    .cancel = runner_cancel,
 	    .call = manage_call,
 	    .forget = manage_forget,
+	    .metrics = runner_metrics,
 	    .ctx = r,
 	};
 }
@@ -448,6 +458,7 @@ void runner_free(struct runner *r)
 	if (!r)
 		return;
 	manage_free(r->manage);
+	runner_metrics_free(r->metrics);
 	pool_set_close(r->set);
 	for (unsigned i = 0; i < r->n; i++) {
 		pool_free(r->pools[i]);

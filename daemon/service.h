@@ -52,5 +52,8 @@ struct service_ops {
 		     struct service_pending **ret_pending);
 	/* The client of a pending call went away: reply is never called. */
 	void (*forget)(void *ctx, struct service_pending *pending);
+	/* GET /metrics body: Prometheus text format 0.0.4, malloc'd; NULL when
+	 * out of memory. */
+	char *(*metrics)(void *ctx);
 	void *ctx;
 };

@@ -151,6 +151,11 @@ static void fake_forget(void *ctx, struct service_pending *pending)
 {
 }
 
+static char *fake_metrics(void *ctx)
+{
+	return strdup("# HELP fake_up Always 1.\n# TYPE fake_up gauge\nfake_up 1\n");
+}
+
 static void fake_cancel(void *ctx, struct service_exec *x)
 {
 	atomic_fetch_add(&cancels, 1);
@@ -356,7 +361,7 @@ int main(void)
 {
 	static char buf[1 << 20];
 	struct service_ops ops = {fake_health, fake_languages, fake_execute, fake_cancel,
-				  fake_call,   fake_forget,    NULL};
+				  fake_call,   fake_forget,    fake_metrics, NULL};
 	struct api_limits lim;
 	char *body, dir[] = "/tmp/test-http-XXXXXX";
 	pthread_t th;
@@ -411,6 +416,11 @@ int main(void)
 	code = tcp_roundtrip(tcp_port, "GET", "/health", "Authorization: Bearer test-token-0123456789", buf,
 			     sizeof(buf), &body);
 	CHECK(code == 200 && strstr(body, "\"status\":\"ok\""), "TCP with the token: served");
+	code = tcp_roundtrip(tcp_port, "GET", "/metrics", NULL, buf, sizeof(buf), &body);
+	CHECK(code == 401, "TCP /metrics without the token: 401");
+	code = tcp_roundtrip(tcp_port, "GET", "/metrics", "Authorization: Bearer test-token-0123456789", buf,
+			     sizeof(buf), &body);
+	CHECK(code == 200 && strstr(body, "fake_up 1\n"), "TCP /metrics with the token: served");
 	code = tcp_roundtrip(tcp_port, "POST", "/api/v1/rootfs",
 			     "Authorization: Bearer test-token-0123456789", buf, sizeof(buf), &body);
 	CHECK(code == 200 && strstr(body, "\"method\":\"POST\""),
@@ -436,6 +446,16 @@ int main(void)
 	code = roundtrip("GET", "/api/v1/languages", NULL, buf, sizeof(buf), &body);
 	CHECK(code == 200 && strstr(body, "python") && body[strlen(body) - 1] == '\n',
 	      "GET /api/v1/languages");
+	code = roundtrip("GET", "/metrics", NULL, buf, sizeof(buf), &body);
+	CHECK(code == 200 &&
+		  strcasestr(buf, "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n") &&
+		  strcmp(body, "# HELP fake_up Always 1.\n# TYPE fake_up gauge\nfake_up 1\n") == 0,
+	      "GET /metrics: the service's text, Prometheus' content type");
+	code = roundtrip("HEAD", "/metrics", NULL, buf, sizeof(buf), &body);
+	CHECK(code == 200 && strcasestr(buf, "\r\nContent-Type: text/plain; version=0.0.4") && *body == 0,
+	      "HEAD /metrics: the headers only");
+	code = roundtrip("POST", "/metrics", "{}", buf, sizeof(buf), &body);
+	CHECK(code == 405 && strstr(buf, "\r\nAllow: GET, HEAD\r\n"), "POST /metrics: 405");
 	code = roundtrip("POST", "/api/v1/execute", exec_body("python"), buf, sizeof(buf), &body);
 	CHECK(code == 200 && strstr(body, "\"stdout\":\"hello\\n\"") &&
 		  strstr(body, "\"status\":\"success\""),
