@@ -43,11 +43,12 @@ static void status_line(struct notifier *n, json_t *h, char *buf, size_t size, b
 		restoring += (unsigned)json_integer_value(json_object_get(p, "restoring"));
 		busy += (unsigned)json_integer_value(json_object_get(p, "busy"));
 	}
-	snprintf(buf, size,
-		 "accel %s; %u languages serving, %u starting, %u failed; VMs %u ready, %u restoring, %u busy; "
-		 "%d runs in flight",
-		 n->accel, serving, starting, failed, ready, restoring, busy,
-		 (int)json_integer_value(json_object_get(h, "in_flight")));
+	snprintf(
+	    buf, size,
+	    "accel %s; %u languages serving, %u starting, %u failed; VMs %u ready, %u restoring, %u busy; "
+	    "%d runs in flight",
+	    n->accel, serving, starting, failed, ready, restoring, busy,
+	    (int)json_integer_value(json_object_get(h, "in_flight")));
 	*ret_starting = starting > 0;
 }
 

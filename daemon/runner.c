@@ -332,6 +332,15 @@ static void runner_job_done_cb(struct pool_job *job, const struct job_request *r
 	struct service_exec *e = userdata;
 	e->runner->in_flight--;
 	runner_metrics_done(e->runner, e->language, res);
+	{ /* one line per run, its fields for journalctl */
+		size_t n = strnlen(res->vm_id, sizeof(res->vm_id));
+		log_info("LANGUAGE=%s REQUEST_ID=%s VM_ID=%.*s CALLER_UID=%u finished: %s, exit %d, program "
+			 "%u ms, "
+			 "startup %.1f ms, total %.1f ms",
+			 e->language, req->request_id, (int)n, n ? res->vm_id : "-",
+			 (unsigned)req->caller_uid, job_status_to_string(res->status), res->run.exit_code,
+			 (unsigned)res->run.wall_ms, res->t.startup_us / 1000.0, res->t.total_us / 1000.0);
+	}
 	e->done(req, res, e->userdata);
 	free(e);
 }
