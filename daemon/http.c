@@ -241,7 +241,9 @@ static void send_json(struct evhttp_request *req, int code, json_t *json)
 	json_decref(json);
 	evhttp_add_header(h, "Content-Type", "application/json");
 	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_send_reply(req, code, reason_phrase(code), buf);
+	/* libevent 2.1 would write a HEAD's body too: headers only. */
+	evhttp_send_reply(req, code, reason_phrase(code),
+			  evhttp_request_get_command(req) == EVHTTP_REQ_HEAD ? NULL : buf);
 	evbuffer_free(buf);
 }
 
