@@ -807,7 +807,8 @@ static void test_queue_deadline_and_restore_timeout(struct fx *f)
 	CHECK(!v->freed, "the restore it started goes on");
 	RUN_UNTIL(f->base, v->freed, 3000);
 	waited = now_ms() - t0;
-	CHECK(v->freed && waited >= 500 && waited < 1500 && stat_of(f->pool, "restore_failures") == 1 &&
+	/* libevent arms timers from its cached time, which may be a little older than t0 */
+	CHECK(v->freed && waited >= 480 && waited < 1500 && stat_of(f->pool, "restore_failures") == 1 &&
 		  pool_restore_failures_in_a_row(f->pool) == 1,
 	      "a restore that never completes is timed out and counted");
 	printf("# restore timed out after %llu ms (500 asked)\n", (unsigned long long)waited);
