@@ -555,12 +555,12 @@ int main(int argc, char **argv)
 		r = parse_admin(noun, argc - optind, argv + optind, &ctl, &verb, &admin_args);
 	else if ((strcmp(command, "languages") == 0 || strcmp(command, "health") == 0) && optind == argc - 1)
 		r = PROCEED;
-	else if ((strcmp(command, "languages") == 0 || strcmp(command, "health") == 0) && optind == argc - 2 &&
+	else if ((strcmp(command, "languages") == 0 || strcmp(command, "health") == 0) &&
+		 optind == argc - 2 &&
 		 (strcmp(argv[optind + 1], "--help") == 0 || strcmp(argv[optind + 1], "-h") == 0)) {
 		fputs(help_info, stdout);
 		return 0;
-	}
-	else {
+	} else {
 		ctl_fail("unknown command or extra arguments: %s (see --help)", command);
 		return EXIT_RUNNERD;
 	}
