@@ -86,6 +86,13 @@ int vmm_spawn(const struct vmm_launch *launch, pid_t *ret_pid, int *ret_pidfd)
 	    .exit_signal = SIGCHLD,
 	};
 	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0 && errno == ENOSYS)
+		/* A seccomp filter that checks namespace flags (systemd's
+		 * RestrictNamespaces=) cannot read clone3's struct and answers
+		 * ENOSYS; clone() carries the same flags in a register, and with
+		 * CLONE_PIDFD stores the pidfd through parent_tid (x86-64 order:
+		 * flags, stack, parent_tid, child_tid, tls). No stack: fork-like. */
+		pid = (pid_t)syscall(SYS_clone, (unsigned long)args.flags | SIGCHLD, NULL, &pidfd, NULL, 0UL);
 	if (pid < 0)
 		return -errno;
 	if (pid == 0)
