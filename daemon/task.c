@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -186,6 +187,9 @@ int task_start(struct event_base *base, const char *kind, char *const argv[], ta
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
 		setpgid(0, 0);
+		/* The tools make images and templates that the VMMs' uids read:
+		 * world-readable, whatever runnerd's own umask (the unit's 0077). */
+		umask(022);
 		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
 			_exit(127);
 		execv(argv[0], argv);

@@ -113,7 +113,11 @@ int jail_root_get(struct jail *j, const char *kernel, const char *image, bool kv
 		free(root);
 		return r;
 	}
+	/* The root must be searchable by the VMM's uid whatever runnerd's own
+	 * umask (the unit's is 0077): its entries are made with 022. */
+	mode_t old_umask = umask(022);
 	r = root_populate(root->dir, kernel, image, kvm);
+	umask(old_umask);
 	if (r >= 0 &&
 	    mount(NULL, root->dir, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		r = -errno;
