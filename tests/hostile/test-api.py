@@ -510,7 +510,7 @@ def check_two_callers(_):
 
         def one(i):
             s = connect(d, timeout=240 * SLOW)
-            body = json.dumps({"language": "bash", "code": "sleep 0.3; echo A%d" % i}).encode()
+            body = json.dumps({"language": "bash", "code": "sleep 1; echo A%d" % i}).encode()
             s.sendall(b"POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                       b"Content-Length: %d\r\n\r\n" % len(body) + body)
             r = read_response(s, timeout=240 * SLOW)
@@ -520,8 +520,9 @@ def check_two_callers(_):
         threads = [threading.Thread(target=one, args=(i,)) for i in range(flood)]
         for t in threads:
             t.start()
-        wait_for(lambda: d.get("/health")[1]["pools"]["bash"]["queued"] >= flood - 2, 60 * SLOW,
-                 "the first caller's requests queued")
+        # All of them in flight (running or queued), so the next one is over the cap.
+        wait_for(lambda: d.get("/health")[1]["in_flight"] >= flood, 60 * SLOW,
+                 "the first caller's requests in flight")
         # Over its cap: refused at once, with the reason.
         s = connect(d)
         body = json.dumps({"language": "bash", "code": "echo over"}).encode()
