@@ -284,3 +284,39 @@ int s3_check_space(const char *dir, uint64_t need, char **ret_error)
 				s3_size(need, a), s3_size(avail, b));
 	return 0;
 }
+
+#define HASH_NOTE_MIN (16u << 20) /* files worth a progress line while hashed */
+
+void s3_fds_close(struct s3_fds *f)
+{
+	for (size_t i = 0; i < S3_FILES_MAX; i++)
+		f->fd[i] = safe_close(f->fd[i]);
+}
+
+int s3_set_file_open(const char *path, struct s3_file *f, int *ret_fd, char **ret_error)
+{
+	int r = s3_file_open(path, ret_fd, &f->size);
+
+	if (r == -ENOENT && !f->required)
+		return r;
+	if (r < 0)
+		return err_setf(ret_error, r, "%s: %s", path,
+				r == -EINVAL ? "not a regular file" : strerror(-r));
+	if (f->size > S3_FILE_SIZE_MAX)
+		return err_setf(ret_error, -EFBIG, "%s: larger than 64 GiB", path);
+	return 0;
+}
+
+int s3_set_file_hash(const char *path, struct s3_file *f, int fd, char **ret_error)
+{
+	char size[32];
+	int r;
+
+	if (f->size >= HASH_NOTE_MIN)
+		s3_log("hashing %s (%s)", path, s3_size(f->size, size));
+	r = s3_file_hash(fd, f->size, f->sha256);
+	if (r < 0)
+		return err_setf(ret_error, r, "reading %s: %s", path, strerror(-r));
+	f->present = true;
+	return 0;
+}

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "s3-manifest.h"
+
 /* Set by runnerd-s3's signal handler: hashing and transfers stop with
  * -EINTR, and the caller cleans up as after any failure. */
 extern volatile sig_atomic_t s3_interrupted;
@@ -62,3 +64,24 @@ void s3_remove_dead_temps(const char *dir, const char *prefix, int hex16, const 
 int s3_lock(const char *path, int *ret_fd);
 /* Whether dir's file system has `need` bytes free. */
 int s3_check_space(const char *dir, uint64_t need, char **ret_error);
+
+/* The descriptors of a set's files, by their index in the manifest; -1
+ * where none is open. */
+struct s3_fds {
+	int fd[S3_FILES_MAX];
+};
+#define S3_FDS_INIT                                                                                          \
+	{                                                                                                    \
+		{                                                                                            \
+			-1, -1, -1, -1                                                                       \
+		}                                                                                            \
+	}
+void s3_fds_close(struct s3_fds *f);
+
+/* Opens path as the set's file f: its size, at most S3_FILE_SIZE_MAX.
+ * A file that is not required and absent gives -ENOENT with no error
+ * text; every other error names path in *ret_error. */
+int s3_set_file_open(const char *path, struct s3_file *f, int *ret_fd, char **ret_error);
+/* Hashes f through fd (with a progress line when it is large) and marks it
+ * present. */
+int s3_set_file_hash(const char *path, struct s3_file *f, int fd, char **ret_error);

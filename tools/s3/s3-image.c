@@ -14,7 +14,6 @@
 #include "s3-transfer.h"
 
 #define SMALL_FILE_MAX (1u << 20)
-#define HASH_NOTE_MIN  (16u << 20) /* files worth a progress line while hashed */
 
 /* The files of an image, in s3_manifest_init()'s order. */
 enum {
@@ -23,16 +22,6 @@ enum {
 	IMAGE_INPUTS,
 	IMAGE_ID,
 };
-
-struct image_fds {
-	int fd[S3_FILES_MAX];
-};
-
-static void image_fds_close(struct image_fds *f)
-{
-	for (size_t i = 0; i < S3_FILES_MAX; i++)
-		f->fd[i] = safe_close(f->fd[i]);
-}
 
 /* Whether the text of an id file (64 hex digits, a newline or not) is sha256. */
 static bool id_matches(const char *text, size_t len, const char *sha256)
@@ -65,10 +54,10 @@ static json_t *languages_of(const char *text)
 int s3_put_image(struct s3_client *c, const char *cache, const char *image, struct s3_manifest *ret,
 		 char **ret_error)
 {
-	_cleanup_(image_fds_close) struct image_fds fds = {{-1, -1, -1, -1}};
+	_cleanup_(s3_fds_close) struct s3_fds fds = S3_FDS_INIT;
 	_cleanup_close_ int lock = -1;
 	_cleanup_free_ char *id_text = NULL, *versions = NULL;
-	char dir[4200], path[4400], size[32];
+	char dir[4200], path[4400];
 	struct s3_manifest m;
 	size_t len;
 	int r;
@@ -91,20 +80,13 @@ int s3_put_image(struct s3_client *c, const char *cache, const char *image, stru
 	for (size_t i = 0; i < m.n_files; i++) {
 		struct s3_file *f = &m.files[i];
 		snprintf(path, sizeof(path), "%s/%s", dir, f->name);
-		r = s3_file_open(path, &fds.fd[i], &f->size);
+		r = s3_set_file_open(path, f, &fds.fd[i], ret_error);
 		if (r == -ENOENT && !f->required)
 			continue;
+		if (r >= 0)
+			r = s3_set_file_hash(path, f, fds.fd[i], ret_error);
 		if (r < 0)
-			return err_setf(ret_error, r, "%s: %s", path,
-					r == -EINVAL ? "not a regular file" : strerror(-r));
-		if (f->size > S3_FILE_SIZE_MAX)
-			return err_setf(ret_error, -EFBIG, "%s: larger than 64 GiB", path);
-		if (f->size >= HASH_NOTE_MIN)
-			s3_log("hashing %s (%s)", path, s3_size(f->size, size));
-		r = s3_file_hash(fds.fd[i], f->size, f->sha256);
-		if (r < 0)
-			return err_setf(ret_error, r, "reading %s: %s", path, strerror(-r));
-		f->present = true;
+			return r;
 	}
 	/* An id that does not vouch for the image must not travel with it. */
 	r = s3_file_read_fd(fds.fd[IMAGE_ID], 1024, &id_text, &len);

@@ -15,8 +15,7 @@
 #include "s3-log.h"
 #include "s3-transfer.h"
 
-#define META_MAX      (1u << 20)
-#define HASH_NOTE_MIN (16u << 20) /* files worth a progress line while hashed */
+#define META_MAX (1u << 20)
 
 /* The keys of meta.json that the manifest copies. */
 static const char *const meta_copied[] = {"qemu_version", "kernel_sha256", "image_sha256", "machine"};
@@ -27,16 +26,6 @@ enum {
 	SNAP_STATE,
 	SNAP_RAM,
 };
-
-struct snap_fds {
-	int fd[S3_FILES_MAX];
-};
-
-static void snap_fds_close(struct snap_fds *f)
-{
-	for (size_t i = 0; i < S3_FILES_MAX; i++)
-		f->fd[i] = safe_close(f->fd[i]);
-}
 
 /* The name of LANG's one template directory in snapdir. */
 static int find_dir(const char *snapdir, const char *lang, char ret[S3_DIR_MAX + 1], char **ret_error)
@@ -109,9 +98,9 @@ static int check_meta(const char *text, size_t len, const char *lang, const stru
 int s3_put_snapshot(struct s3_client *c, const char *cache, const char *lang, struct s3_manifest *ret,
 		    char **ret_error)
 {
-	_cleanup_(snap_fds_close) struct snap_fds fds = {{-1, -1, -1, -1}};
+	_cleanup_(s3_fds_close) struct s3_fds fds = S3_FDS_INIT;
 	_cleanup_free_ char *text = NULL, *why = NULL;
-	char snapdir[4200], dir[S3_DIR_MAX + 1], path[4400], size[32];
+	char snapdir[4200], dir[S3_DIR_MAX + 1], path[4400];
 	json_auto_t *meta = NULL, *extra = NULL;
 	struct s3_manifest m;
 	size_t len;
@@ -127,22 +116,15 @@ int s3_put_snapshot(struct s3_client *c, const char *cache, const char *lang, st
 	for (size_t i = 0; i < m.n_files; i++) {
 		struct s3_file *f = &m.files[i];
 		snprintf(path, sizeof(path), "%s/%s/%s", snapdir, dir, f->name);
-		r = s3_file_open(path, &fds.fd[i], &f->size);
+		r = s3_set_file_open(path, f, &fds.fd[i], ret_error);
 		if (r < 0)
-			return err_setf(ret_error, r, "%s: %s", path,
-					r == -EINVAL ? "not a regular file" : strerror(-r));
-		if (f->size > S3_FILE_SIZE_MAX)
-			return err_setf(ret_error, -EFBIG, "%s: larger than 64 GiB", path);
+			return r;
 	}
 	for (size_t i = 0; i < m.n_files; i++) {
-		struct s3_file *f = &m.files[i];
-		snprintf(path, sizeof(path), "%s/%s/%s", snapdir, dir, f->name);
-		if (f->size >= HASH_NOTE_MIN)
-			s3_log("hashing %s (%s)", path, s3_size(f->size, size));
-		r = s3_file_hash(fds.fd[i], f->size, f->sha256);
+		snprintf(path, sizeof(path), "%s/%s/%s", snapdir, dir, m.files[i].name);
+		r = s3_set_file_hash(path, &m.files[i], fds.fd[i], ret_error);
 		if (r < 0)
-			return err_setf(ret_error, r, "reading %s: %s", path, strerror(-r));
-		f->present = true;
+			return r;
 	}
 	r = s3_file_read_fd(fds.fd[SNAP_META], META_MAX, &text, &len);
 	if (r >= 0)
