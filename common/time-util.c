@@ -26,3 +26,11 @@ struct timeval timeval_from_ms(uint64_t ms)
 {
 	return (struct timeval){.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
 }
+
+void time_iso8601(time_t t, char buf[static 32])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 #include <sys/time.h>
+#include <time.h>
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t now_ns(void);
@@ -15,3 +16,6 @@ uint64_t realtime_ns(void);
 /* ms milliseconds as the struct timeval that event_add() and evtimer_add()
  * take. */
 struct timeval timeval_from_ms(uint64_t ms);
+/* t in UTC as ISO 8601, "2026-11-30T02:56:20Z": how the API and the S3
+ * manifests write a moment. */
+void time_iso8601(time_t t, char buf[static 32]);

@@ -26,6 +26,7 @@
 #include "runner-internal.h"
 #include "sha256.h"
 #include "task.h"
+#include "time-util.h"
 
 #define MANAGE_MAX_ENTRIES 256
 
@@ -151,13 +152,6 @@ static bool name_ok(const char *s)
 	return true;
 }
 
-static void iso_time(time_t t, char buf[static 32])
-{
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* The first line of a small file, or NULL. */
 static char *read_line(const char *path)
 {
@@ -223,7 +217,7 @@ static json_t *rootfs_row(struct manage *m, const struct language *l, const stru
 			    : e && e->task && task_get_state(e->task) == TASK_FAILED ? "failed"
 										     : "missing";
 	if (present)
-		iso_time(st.st_mtime, built);
+		time_iso8601(st.st_mtime, built);
 	json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:o,s:s?,s:s?,s:s,s:s}", "language", l->name, "image",
 			      l->image, "size", (json_int_t)(present ? st.st_size : 0), "path", path,
 			      "languages", langs, "built_at", present ? built : NULL, "inputs", inputs,
@@ -435,7 +429,7 @@ static json_t *create_task_json(struct manage *m, const struct entry *e)
 	const char *state = ps == POOL_SERVING ? "done" : ps == POOL_FAILED ? "failed" : "running";
 	char started[32];
 
-	iso_time(e->created, started);
+	time_iso8601(e->created, started);
 	json_t *t = json_pack("{s:s,s:s,s:s,s:s}", "kind", "create", "state", state, "step",
 			      ps == POOL_SERVING   ? "template ready"
 			      : ps == POOL_FAILED  ? "template failed"

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "event-util.h"
+#include "time-util.h"
 
 #define TASK_OUTPUT_MAX (4u << 20)
 #define TASK_LINE_MAX	1024
@@ -39,13 +40,6 @@ struct task {
 	task_done_cb done;
 	void *userdata;
 };
-
-static void iso_time(time_t t, char buf[static 32])
-{
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 static void fd_close(int *fd)
 {
@@ -268,11 +262,11 @@ json_t *task_json(const struct task *t)
 	static const char *const states[] = {"running", "done", "failed"};
 	char started[32], finished[32];
 
-	iso_time(t->started, started);
+	time_iso8601(t->started, started);
 	json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "kind", t->kind, "state", states[t->state], "step",
 			      t->step, "started_at", started);
 	if (j && t->state != TASK_RUNNING) {
-		iso_time(t->finished, finished);
+		time_iso8601(t->finished, finished);
 		json_object_set_new(j, "finished_at", json_string(finished));
 	}
 	if (j && t->state == TASK_FAILED)

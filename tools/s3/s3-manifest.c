@@ -10,6 +10,7 @@
 
 #include "cleanup.h"
 #include "error-util.h"
+#include "time-util.h"
 
 #define LANGUAGES_MAX 256
 
@@ -244,7 +245,6 @@ int s3_manifest_build(struct s3_manifest *m, json_t *extra, char **ret_error)
 	struct s3_manifest check_copy;
 	char now[32];
 	time_t t = time(NULL);
-	struct tm tm;
 	int r;
 
 	json_auto_t *j = json_object();
@@ -260,7 +260,7 @@ int s3_manifest_build(struct s3_manifest *m, json_t *extra, char **ret_error)
 								"sha256", f->sha256)) < 0)
 			return -ENOMEM;
 	}
-	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	time_iso8601(t, now);
 	if (json_object_set_new(j, "format", json_integer(S3_MANIFEST_FORMAT)) < 0 ||
 	    json_object_set_new(j, "kind", json_string(s3_kind_word(m->kind))) < 0 ||
 	    json_object_set_new(j, "name", json_string(m->name)) < 0 ||
